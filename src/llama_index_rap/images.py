@@ -1,0 +1,230 @@
+"""Reading, checking and normalising images: the one door every image comes through.
+
+Stored concept images and query images both pass through :func:`load_image`, so a photo is
+decoded the same way when it is remembered and when it is searched: EXIF rotation applied,
+CMYK, 16-bit, palette and transparent images turned into plain 8-bit RGB, and junk refused
+with a specific error from :mod:`llama_index_rap.errors` before anything is written.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import io
+import os
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Union
+
+import numpy as np
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+from llama_index_rap.errors import (
+    AnimatedImageError,
+    EmptyImageError,
+    ImageError,
+    ImageNotFoundError,
+    ImageTooLargeError,
+    ImageTooSmallError,
+    UnreadableImageError,
+)
+
+ImageInput = Union[str, "os.PathLike[str]", bytes, bytearray, Image.Image]
+"""What callers may pass as an image: a path, raw encoded bytes or a PIL image."""
+
+DEFAULT_MAX_PIXELS = 40_000_000
+DEFAULT_MAX_BYTES = 50 * 1024 * 1024
+DEFAULT_MIN_SIDE = 8
+
+
+@dataclass(frozen=True)
+class ImageLimits:
+    """Bounds on what an image may be.
+
+    Args:
+        max_pixels: Largest width x height accepted; larger images (decompression bombs
+            among them) raise :class:`ImageTooLargeError` before they are decoded.
+        max_bytes: Largest encoded size accepted.
+        min_side: Smallest width or height accepted.
+    """
+
+    max_pixels: int = DEFAULT_MAX_PIXELS
+    max_bytes: int = DEFAULT_MAX_BYTES
+    min_side: int = DEFAULT_MIN_SIDE
+
+
+@dataclass(frozen=True)
+class LoadedImage:
+    """A decoded, checked image and the bytes it came from.
+
+    Args:
+        image: The picture as 8-bit RGB with its EXIF rotation applied.
+        data: The encoded bytes as given (what the store keeps), or PNG bytes for a PIL input.
+        format: The encoded format, lower case (``"jpeg"``, ``"png"``...).
+        label: How the input is named in messages (a path, or ``"<bytes>"``).
+    """
+
+    image: Image.Image
+    data: bytes
+    format: str
+    label: str
+
+    @property
+    def sha256(self) -> str:
+        """Hex SHA-256 of the encoded bytes; identifies the image's content."""
+        return hashlib.sha256(self.data).hexdigest()
+
+    @property
+    def width(self) -> int:
+        """Width in pixels after rotation."""
+        return self.image.width
+
+    @property
+    def height(self) -> int:
+        """Height in pixels after rotation."""
+        return self.image.height
+
+
+def describe(source: object) -> str:
+    """Name an image input for an error message without dumping its bytes."""
+    if isinstance(source, (str, os.PathLike)):
+        return str(source)
+    if isinstance(source, (bytes, bytearray)):
+        return f"<{len(source)} bytes>"
+    if isinstance(source, Image.Image):
+        return f"<PIL image {source.width}x{source.height} {source.mode}>"
+    return f"<{type(source).__name__}>"
+
+
+def read_source(source: ImageInput, limits: ImageLimits = ImageLimits()) -> tuple[bytes, str]:
+    """Return the encoded bytes of an image input and a label for messages.
+
+    Raises:
+        ImageNotFoundError: A path that does not exist or is a directory.
+        EmptyImageError: Zero bytes.
+        ImageTooLargeError: More bytes than ``limits.max_bytes``.
+        ImageError: An input of a type that is not an image.
+    """
+    if isinstance(source, Image.Image):
+        buf = io.BytesIO()
+        _to_rgb(source, describe(source)).save(buf, format="PNG")
+        return buf.getvalue(), describe(source)
+    if isinstance(source, (bytes, bytearray)):
+        data, label = bytes(source), describe(source)
+    elif isinstance(source, (str, os.PathLike)):
+        path = Path(source).expanduser()
+        label = str(source)
+        if not path.is_file():
+            raise ImageNotFoundError(
+                f"image {label!r} does not exist or is not a file; give the path of an image file"
+            )
+        size = path.stat().st_size
+        if size > limits.max_bytes:
+            raise ImageTooLargeError(
+                f"image {label!r} is {size} bytes, over the limit of {limits.max_bytes}; "
+                "give a smaller file or raise max_bytes"
+            )
+        data = path.read_bytes()
+    else:
+        raise ImageError(
+            f"an image must be a path, bytes or a PIL image, not {type(source).__name__}"
+        )
+    if not data:
+        raise EmptyImageError(f"image {label} is empty (0 bytes); give a real image file")
+    if len(data) > limits.max_bytes:
+        raise ImageTooLargeError(
+            f"image {label} is {len(data)} bytes, over the limit of {limits.max_bytes}"
+        )
+    return data, label
+
+
+def load_image(source: ImageInput, limits: ImageLimits = ImageLimits()) -> LoadedImage:
+    """Read, check and normalise one image.
+
+    Args:
+        source: A file path, encoded image bytes or a PIL image.
+        limits: Size bounds to enforce.
+
+    Returns:
+        The decoded RGB image with its original bytes.
+
+    Raises:
+        ImageError: A subclass naming the input and what is wrong with it.
+    """
+    data, label = read_source(source, limits)
+    return decode(data, label, limits)
+
+
+def decode(data: bytes, label: str, limits: ImageLimits = ImageLimits()) -> LoadedImage:
+    """Decode encoded image bytes with every check of :func:`load_image`."""
+    if not data:
+        raise EmptyImageError(f"image {label} is empty (0 bytes); give a real image file")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", Image.DecompressionBombWarning)
+        try:
+            img = Image.open(io.BytesIO(data))
+        except (Image.DecompressionBombError, Image.DecompressionBombWarning) as e:
+            raise ImageTooLargeError(
+                f"image {label} is a decompression bomb ({e}); give a real photo"
+            ) from e
+        except UnidentifiedImageError as e:
+            raise UnreadableImageError(
+                f"{label} is not an image PIL can read (PNG, JPEG, WebP, GIF, BMP, TIFF...); "
+                "check that the file is really an image"
+            ) from e
+        width, height = img.size
+        if width * height > limits.max_pixels:
+            raise ImageTooLargeError(
+                f"image {label} is {width}x{height} = {width * height} pixels, over the limit "
+                f"of {limits.max_pixels}; downscale it or raise max_pixels"
+            )
+        if min(width, height) < limits.min_side:
+            raise ImageTooSmallError(
+                f"image {label} is {width}x{height} pixels; each side must be at least "
+                f"{limits.min_side} pixels to show anything"
+            )
+        if getattr(img, "n_frames", 1) > 1:
+            raise AnimatedImageError(
+                f"image {label} is animated ({img.n_frames} frames); save the one frame "
+                "that shows the concept as a PNG or JPEG and give that"
+            )
+        fmt = (img.format or "png").lower()
+        try:
+            img.load()
+        except (OSError, SyntaxError, ValueError) as e:
+            raise UnreadableImageError(
+                f"image {label} is corrupt or truncated ({e}); give the complete file"
+            ) from e
+    rgb = _to_rgb(ImageOps.exif_transpose(img), label)
+    return LoadedImage(image=rgb, data=data, format=fmt, label=label)
+
+
+def decode_base64(text: str, label: str = "<base64>") -> bytes:
+    """Turn a base64 string (optionally a ``data:image/...;base64,`` URL) into bytes."""
+    payload = text.split(",", 1)[1] if text.startswith("data:") else text
+    try:
+        return base64.b64decode(payload, validate=True)
+    except (binascii.Error, ValueError) as e:
+        raise UnreadableImageError(f"{label} is not valid base64 ({e})") from e
+
+
+def _to_rgb(img: Image.Image, label: str) -> Image.Image:
+    """Convert any PIL mode to 8-bit RGB; transparency is laid over white."""
+    mode = img.mode
+    if mode == "RGB":
+        return img
+    if mode in ("I;16", "I;16B", "I;16L", "I;16N", "I", "F"):
+        arr = np.asarray(img, dtype=np.float64)
+        top = 65535.0 if mode.startswith("I;16") or arr.max(initial=0) > 255 else 255.0
+        gray = np.clip(arr / top * 255.0 + 0.5, 0, 255).astype(np.uint8)
+        return Image.fromarray(gray).convert("RGB")
+    if mode == "P" and "transparency" in img.info or mode in ("RGBA", "LA", "PA", "La", "RGBa"):
+        rgba = img.convert("RGBA")
+        background = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
+        return Image.alpha_composite(background, rgba).convert("RGB")
+    try:
+        return img.convert("RGB")
+    except (ValueError, OSError) as e:
+        raise UnreadableImageError(f"image {label} has a mode ({mode}) that cannot be read as RGB") from e

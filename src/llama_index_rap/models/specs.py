@@ -1,0 +1,182 @@
+"""What a model is called: specifications of the three model kinds and the two profiles.
+
+A specification only names a model; :mod:`llama_index_rap.models.loaders` turns it into
+weights in memory. Specifications are frozen and hashable so that a process loads each
+model once.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+from llama_index_rap.errors import ModelConfigError
+
+RANDOM = "random"
+"""The ``pretrained`` value that asks for random weights from a seed (tests, offline demo)."""
+
+TINY_CLIP_ARCH = "rap-tiny-ViT"
+TINY_DETECTOR = "yolov8n-worldv2.yaml"
+TINY_VLM = "tiny:qwen2-vl"
+
+
+@dataclass(frozen=True)
+class ClipSpec:
+    """An open_clip image/text encoder, named the way open_clip names it.
+
+    Args:
+        architecture: An open_clip model name (``"ViT-L-14-336"``), or ``"hf-hub:org/repo"``.
+        pretrained: A pretrained tag (``"openai"``), a local checkpoint path, or
+            ``"random"`` for seeded random weights. Ignored for ``hf-hub:`` architectures.
+        seed: Seed for random weights.
+    """
+
+    architecture: str
+    pretrained: str = RANDOM
+    seed: int = 0
+
+    @classmethod
+    def parse(cls, text: str) -> ClipSpec:
+        """Read ``ARCH``, ``ARCH:TAG``, ``ARCH:/path/to/checkpoint`` or ``hf-hub:org/repo``."""
+        text = text.strip()
+        if not text:
+            raise ModelConfigError("empty image encoder name; use e.g. 'ViT-L-14-336:openai'")
+        if text.startswith("hf-hub:"):
+            return cls(architecture=text, pretrained="")
+        arch, _, pretrained = text.partition(":")
+        return cls(architecture=arch, pretrained=pretrained or RANDOM)
+
+    @property
+    def is_random(self) -> bool:
+        """Whether this encoder has random weights."""
+        return self.pretrained == RANDOM and not self.architecture.startswith("hf-hub:")
+
+    @property
+    def label(self) -> str:
+        """The encoder's name as people read it."""
+        if self.architecture.startswith("hf-hub:"):
+            return self.architecture
+        if self.is_random:
+            return f"{self.architecture}:random(seed={self.seed})"
+        if _looks_like_path(self.pretrained):
+            return f"{self.architecture}:{Path(self.pretrained).name}"
+        return f"{self.architecture}:{self.pretrained}"
+
+
+@dataclass(frozen=True)
+class DetectorSpec:
+    """An ultralytics detector: a weights name (``yolov8x-worldv2.pt``), a local ``.pt`` or a
+    model ``.yaml`` (built with random weights from ``seed``).
+
+    Args:
+        weights: Weights name, local path, or ``.yaml`` model definition.
+        seed: Seed for ``.yaml`` (random-weight) models.
+    """
+
+    weights: str
+    seed: int = 0
+
+    @property
+    def is_world(self) -> bool:
+        """Whether this is an open-vocabulary YOLO-World model."""
+        return "world" in Path(self.weights).name.lower()
+
+    @property
+    def is_random(self) -> bool:
+        """Whether this detector is built from a YAML definition with random weights."""
+        return self.weights.endswith((".yaml", ".yml"))
+
+
+@dataclass(frozen=True)
+class VLMSpec:
+    """A vision-language model: a HuggingFace hub name, a local directory, or
+    ``tiny:qwen2-vl`` for a small random-weight Qwen2-VL built offline.
+
+    Args:
+        name_or_path: Hub name, local directory or ``tiny:qwen2-vl``.
+        seed: Seed for the tiny model.
+    """
+
+    name_or_path: str
+    seed: int = 0
+
+    @property
+    def is_random(self) -> bool:
+        """Whether this VLM has random weights."""
+        return self.name_or_path == TINY_VLM
+
+
+@dataclass(frozen=True)
+class ModelProfile:
+    """The three models a pipeline uses.
+
+    Args:
+        name: The profile's name (``default``, ``tiny`` or ``custom``).
+        clip: The image/text encoder.
+        detector: The object detector.
+        vlm: The vision-language model.
+    """
+
+    name: str
+    clip: ClipSpec
+    detector: DetectorSpec
+    vlm: VLMSpec
+
+    @property
+    def random_weights(self) -> bool:
+        """Whether any model of the profile has random weights (its output means nothing)."""
+        return self.clip.is_random or self.detector.is_random or self.vlm.is_random
+
+    def with_models(
+        self,
+        clip: str | ClipSpec | None = None,
+        detector: str | DetectorSpec | None = None,
+        vlm: str | VLMSpec | None = None,
+    ) -> ModelProfile:
+        """Return a copy with some models replaced (by spec or by name)."""
+        changes: dict[str, object] = {}
+        if clip is not None:
+            changes["clip"] = clip if isinstance(clip, ClipSpec) else ClipSpec.parse(clip)
+        if detector is not None:
+            changes["detector"] = (
+                detector if isinstance(detector, DetectorSpec) else DetectorSpec(detector)
+            )
+        if vlm is not None:
+            changes["vlm"] = vlm if isinstance(vlm, VLMSpec) else VLMSpec(vlm)
+        if not changes:
+            return self
+        return replace(self, name=f"{self.name}+custom", **changes)  # type: ignore[arg-type]
+
+
+PROFILES: dict[str, ModelProfile] = {
+    "default": ModelProfile(
+        name="default",
+        clip=ClipSpec("ViT-L-14-336", "openai"),
+        detector=DetectorSpec("yolov8x-worldv2.pt"),
+        vlm=VLMSpec("Qwen/Qwen2-VL-2B-Instruct"),
+    ),
+    "tiny": ModelProfile(
+        name="tiny",
+        clip=ClipSpec(TINY_CLIP_ARCH, RANDOM),
+        detector=DetectorSpec(TINY_DETECTOR),
+        vlm=VLMSpec(TINY_VLM),
+    ),
+}
+
+
+def get_profile(name: str | ModelProfile | None = None) -> ModelProfile:
+    """Return a profile by name; ``None`` reads ``RAP_MODELS`` and falls back to ``default``."""
+    if isinstance(name, ModelProfile):
+        return name
+    key = name or os.environ.get("RAP_MODELS") or "default"
+    try:
+        return PROFILES[key]
+    except KeyError:
+        raise ModelConfigError(
+            f"unknown model profile {key!r}; choose one of {', '.join(sorted(PROFILES))}"
+        ) from None
+
+
+def _looks_like_path(text: str) -> bool:
+    return os.sep in text or text.endswith((".pt", ".pth", ".bin", ".safetensors"))
