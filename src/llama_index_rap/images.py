@@ -185,9 +185,10 @@ def decode(data: bytes, label: str, limits: ImageLimits = ImageLimits()) -> Load
                 f"image {label} is {width}x{height} pixels; each side must be at least "
                 f"{limits.min_side} pixels to show anything"
             )
-        if getattr(img, "n_frames", 1) > 1:
+        frames = int(getattr(img, "n_frames", 1))
+        if frames > 1:
             raise AnimatedImageError(
-                f"image {label} is animated ({img.n_frames} frames); save the one frame "
+                f"image {label} is animated ({frames} frames); save the one frame "
                 "that shows the concept as a PNG or JPEG and give that"
             )
         fmt = (img.format or "png").lower()
@@ -220,11 +221,13 @@ def _to_rgb(img: Image.Image, label: str) -> Image.Image:
         top = 65535.0 if mode.startswith("I;16") or arr.max(initial=0) > 255 else 255.0
         gray = np.clip(arr / top * 255.0 + 0.5, 0, 255).astype(np.uint8)
         return Image.fromarray(gray).convert("RGB")
-    if mode == "P" and "transparency" in img.info or mode in ("RGBA", "LA", "PA", "La", "RGBa"):
+    if (mode == "P" and "transparency" in img.info) or mode in ("RGBA", "LA", "PA", "La", "RGBa"):
         rgba = img.convert("RGBA")
         background = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
         return Image.alpha_composite(background, rgba).convert("RGB")
     try:
         return img.convert("RGB")
     except (ValueError, OSError) as e:
-        raise UnreadableImageError(f"image {label} has a mode ({mode}) that cannot be read as RGB") from e
+        raise UnreadableImageError(
+            f"image {label} has a mode ({mode}) that cannot be read as RGB"
+        ) from e

@@ -8,12 +8,15 @@ and how to give a local path. So before any download we look in the local cache,
 
 from __future__ import annotations
 
+import logging
 import os
 import socket
 from pathlib import Path
 from urllib.parse import urlparse
 
 from llama_index_rap.errors import ModelNotFoundError
+
+logger = logging.getLogger(__name__)
 
 PROBE_TIMEOUT_S = 3.0
 
@@ -56,12 +59,12 @@ def fetch_hf_snapshot(repo_id: str, what: str, fix: str, allow: list[str] | None
 
     try:
         return Path(snapshot_download(repo_id, allow_patterns=allow, local_files_only=True))
-    except Exception:  # noqa: BLE001 - any miss means "not cached"; we explain below
-        pass
+    except Exception as e:  # noqa: BLE001 - any miss means "not cached"; we explain below
+        logger.debug("%s is not fully cached: %s", repo_id, e)
     _ensure_online(what, f"the HuggingFace cache ({HF_HUB_CACHE})", fix)
     try:
         return Path(snapshot_download(repo_id, allow_patterns=allow))
-    except Exception as e:  # noqa: BLE001 - hub errors come in many types
+    except Exception as e:
         raise ModelNotFoundError(
             f"{what} could not be downloaded from {hub_endpoint()} ({e}); {fix}"
         ) from e

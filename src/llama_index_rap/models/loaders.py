@@ -11,12 +11,18 @@ from __future__ import annotations
 import logging
 import os
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, TypeVar
+from typing import Any, TypeVar
 
 from llama_index_rap.errors import ModelConfigError, ModelNotFoundError
-from llama_index_rap.models.hub import fetch_hf_file, fetch_hf_snapshot, hf_offline, reachable
+from llama_index_rap.models.hub import (
+    fetch_hf_file,
+    fetch_hf_snapshot,
+    hf_offline,
+    reachable,
+)
 from llama_index_rap.models.specs import ClipSpec, DetectorSpec, VLMSpec
 
 logger = logging.getLogger(__name__)
@@ -91,9 +97,7 @@ def _build_clip(spec: ClipSpec, device: str) -> LoadedClip:
     arch, kwargs = _clip_arguments(spec)
     torch.manual_seed(spec.seed)
     try:
-        model, _, preprocess = open_clip.create_model_and_transforms(
-            arch, device=device, **kwargs
-        )
+        model, _, preprocess = open_clip.create_model_and_transforms(arch, device=device, **kwargs)
     except RuntimeError as e:
         raise ModelConfigError(f"open_clip cannot build {spec.label!r}: {e}") from e
     model.eval().requires_grad_(False)
@@ -156,7 +160,9 @@ def _clip_arguments(spec: ClipSpec) -> tuple[str, dict[str, Any]]:
     if not cfg.get("hf_hub"):
         raise ModelNotFoundError(f"{what} has no HuggingFace hub source; {fix}")
     repo, filename = os.path.split(cfg["hf_hub"])
-    names = [filename] if filename else ["open_clip_model.safetensors", "open_clip_pytorch_model.bin"]
+    names = (
+        [filename] if filename else ["open_clip_model.safetensors", "open_clip_pytorch_model.bin"]
+    )
     local = fetch_hf_file(repo, names, what, fix)
     kwargs: dict[str, Any] = {
         "pretrained": str(local),
@@ -298,6 +304,7 @@ def _build_vlm(spec: VLMSpec, device: str, dtype: Any) -> LoadedVLM:
         dtype = torch.bfloat16 if device.startswith("cuda") else torch.float32
     processor = AutoProcessor.from_pretrained(folder)
     model = AutoModelForImageTextToText.from_pretrained(folder, dtype=dtype)
-    model.to(device).eval().requires_grad_(False)
+    model = model.to(device)  # type: ignore[arg-type]
+    model.eval().requires_grad_(False)
     logger.info("loaded VLM %s on %s (%s)", spec.name_or_path, device, dtype)
     return LoadedVLM(spec, model, processor, device, folder)

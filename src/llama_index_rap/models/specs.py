@@ -66,8 +66,10 @@ class ClipSpec:
 
 @dataclass(frozen=True)
 class DetectorSpec:
-    """An ultralytics detector: a weights name (``yolov8x-worldv2.pt``), a local ``.pt`` or a
-    model ``.yaml`` (built with random weights from ``seed``).
+    """An ultralytics detector (YOLO or YOLO-World).
+
+    Named by a weights name (``yolov8x-worldv2.pt``), a local ``.pt``, or a model ``.yaml``
+    (built with random weights from ``seed``).
 
     Args:
         weights: Weights name, local path, or ``.yaml`` model definition.
@@ -90,8 +92,10 @@ class DetectorSpec:
 
 @dataclass(frozen=True)
 class VLMSpec:
-    """A vision-language model: a HuggingFace hub name, a local directory, or
-    ``tiny:qwen2-vl`` for a small random-weight Qwen2-VL built offline.
+    """A vision-language model (transformers image-text-to-text).
+
+    Named by a HuggingFace hub name, a local directory, or ``tiny:qwen2-vl`` for a small
+    random-weight Qwen2-VL built offline.
 
     Args:
         name_or_path: Hub name, local directory or ``tiny:qwen2-vl``.

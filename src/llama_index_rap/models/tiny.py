@@ -10,6 +10,7 @@ models mean nothing; whoever shows them to a person must say they come from rand
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -47,13 +48,13 @@ CHAT_TEMPLATE = (
     "{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}"
 )
 
-_CORPUS_WORDS = (
+_CORPUS = (
     "the a an is are was in on of to and with my your this that what who where how yes no "
     "dog cat person man woman child toy plush mug bag car bike house tree park beach sofa "
     "name info image picture photo caption describe answer question left right front behind "
     "red blue green brown black white small big happy sitting standing running playing "
     "bo mam sks friend family my own user assistant system listed people objects"
-).split()
+)
 
 
 def register_tiny_clip() -> None:
@@ -80,10 +81,8 @@ def tiny_vlm_dir(seed: int = 0) -> Path:
     staging = Path(tempfile.mkdtemp(prefix=".tiny-vlm-", dir=root))
     try:
         build_tiny_vlm(staging, seed)
-        try:
+        with contextlib.suppress(OSError):  # another process won the race; same weights
             staging.rename(target)
-        except OSError:  # another process won the race; its copy is identical
-            pass
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return target
@@ -103,7 +102,8 @@ def build_tiny_vlm(out: Path, seed: int = 0) -> None:
     )
 
     bpe = ByteLevelBPETokenizer()
-    corpus = [" ".join(_CORPUS_WORDS[i:] + _CORPUS_WORDS[:i]) for i in range(len(_CORPUS_WORDS))]
+    words = _CORPUS.split(" ")
+    corpus = [" ".join(words[i:] + words[:i]) for i in range(len(words))]
     bpe.train_from_iterator(corpus, vocab_size=600, min_frequency=1, show_progress=False)
     with tempfile.TemporaryDirectory() as tmp:
         bpe.save_model(tmp)
@@ -113,10 +113,10 @@ def build_tiny_vlm(out: Path, seed: int = 0) -> None:
             for line in (Path(tmp) / "merges.txt").read_text().splitlines()
             if line and not line.startswith("#")
         ]
-    tokenizer = Qwen2Tokenizer(vocab=vocab, merges=merges)
+    tokenizer = Qwen2Tokenizer(vocab=vocab, merges=merges)  # type: ignore[arg-type]
     tokenizer.add_special_tokens({"additional_special_tokens": SPECIAL_TOKENS[1:]})
     tokenizer.chat_template = CHAT_TEMPLATE
-    ids = {tok: tokenizer.convert_tokens_to_ids(tok) for tok in SPECIAL_TOKENS}
+    ids = {tok: int(tokenizer.convert_tokens_to_ids(tok)) for tok in SPECIAL_TOKENS}  # type: ignore[arg-type]
 
     image_processor = Qwen2VLImageProcessor(min_pixels=56 * 56, max_pixels=112 * 112)
     processor = Qwen2VLProcessor(

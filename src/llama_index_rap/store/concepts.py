@@ -1,0 +1,756 @@
+"""ConceptStore: RAP's "Remember" step on a LanceDB table.
+
+One table holds every user's concepts; every read, search and delete is scoped to one user
+through a hex key, never through the user's text. Remembering writes each concept (all its
+images) in one commit, so a reader sees a concept whole or not at all, and the next search
+sees it: no restart, no retraining.
+"""
+
+from __future__ import annotations
+
+import builtins
+import logging
+import os
+import uuid
+import warnings
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
+
+import numpy as np
+
+from llama_index_rap.errors import (
+    ConceptExistsError,
+    ConceptNotFoundError,
+    EncoderMismatchError,
+    InvalidInputError,
+    LimitExceededError,
+)
+from llama_index_rap.images import ImageInput, LoadedImage
+from llama_index_rap.store.locking import with_retries, write_lock
+from llama_index_rap.store.schema import (
+    ENCODER_METADATA_KEY,
+    META_COLUMNS,
+    Concept,
+    SearchHit,
+    StoreVersion,
+    concept_row_model,
+    eq,
+    name_key,
+    normalise_name,
+    user_key,
+)
+from llama_index_rap.store.validate import (
+    CheckedConcept,
+    ConceptInput,
+    StoreLimits,
+    check_concept,
+    clean_name,
+    clean_user,
+)
+
+if TYPE_CHECKING:
+    from lancedb.table import Table
+
+    from llama_index_rap.encode.openclip import OpenCLIPEmbedding
+    from llama_index_rap.models.specs import ModelProfile
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_USER = "default"
+DEFAULT_TABLE = "concepts"
+WRITE_CHUNK = 256
+OnConflict = Literal["error", "skip", "replace"]
+
+
+def default_uri() -> str:
+    """Where the store lives by default: ``RAP_DB``, else a per-user data directory."""
+    from platformdirs import user_data_dir
+
+    return os.environ.get("RAP_DB") or str(Path(user_data_dir("llama-index-rap")) / "lancedb")
+
+
+@dataclass
+class _UserMatrix:
+    """A user's vectors in memory for exact search, valid for one table version."""
+
+    version: int
+    row_ids: np.ndarray
+    concept_ids: np.ndarray
+    names: np.ndarray
+    vectors: np.ndarray
+    starts: np.ndarray  # first row of each concept (rows sorted by concept)
+
+
+class ConceptStore:
+    """A user's personal concepts (name, description, category, images and their vectors).
+
+    Remembering an existing name (case-insensitive, per user) is refused with
+    :class:`~llama_index_rap.errors.ConceptExistsError` unless the concept is exactly the
+    same (then nothing is written and the stored concept is returned), ``replace=True`` is
+    given (then it is overwritten, keeping its id and creation time), or
+    ``on_conflict="skip"`` is asked for in bulk.
+
+    Args:
+        uri: A local directory or any LanceDB URI (``s3://bucket/path`` works unchanged).
+            Defaults to ``RAP_DB`` or a per-user data directory.
+        embedding: The image encoder; defaults to the profile's open_clip model, loaded on
+            first use (listing and forgetting never load it).
+        models: Profile name or :class:`ModelProfile` used when ``embedding`` is not given.
+        user: The user that methods act for when they are not given one.
+        table: Table name.
+        limits: Bounds on names, descriptions, images and counts.
+        storage_options: Passed to LanceDB (object-store credentials, endpoint).
+    """
+
+    def __init__(
+        self,
+        uri: str | Path | None = None,
+        *,
+        embedding: OpenCLIPEmbedding | None = None,
+        models: str | ModelProfile | None = None,
+        user: str | None = None,
+        table: str = DEFAULT_TABLE,
+        limits: StoreLimits | None = None,
+        storage_options: dict[str, str] | None = None,
+    ) -> None:
+        import lancedb
+
+        self.uri = str(uri) if uri is not None else default_uri()
+        self.limits = limits or StoreLimits()
+        self.user = clean_user(user or os.environ.get("RAP_USER") or DEFAULT_USER, self.limits)
+        self.table_name = table
+        self._embedding = embedding
+        self._models = models
+        self._local_dir = _local_path(self.uri)
+        if self._local_dir is not None:
+            self._local_dir.mkdir(parents=True, exist_ok=True)
+        self._db = lancedb.connect(
+            self.uri, read_consistency_interval=timedelta(0), storage_options=storage_options
+        )
+        self._table: Table | None = None
+        self._matrices: dict[str, _UserMatrix] = {}
+
+    def __repr__(self) -> str:
+        return f"ConceptStore(uri={self.uri!r}, user={self.user!r})"
+
+    # models and table -------------------------------------------------------------------
+
+    @property
+    def embedding(self) -> OpenCLIPEmbedding:
+        """The image encoder (built from the profile on first use)."""
+        if self._embedding is None:
+            from llama_index_rap.encode.openclip import OpenCLIPEmbedding
+            from llama_index_rap.models.specs import get_profile
+
+            self._embedding = OpenCLIPEmbedding.from_spec(get_profile(self._models).clip)
+        return self._embedding
+
+    def _open(self) -> Table | None:
+        if self._table is None:
+            try:
+                self._table = self._db.open_table(self.table_name)
+            except (ValueError, FileNotFoundError):
+                return None
+        return self._table
+
+    @property
+    def encoder_id(self) -> str | None:
+        """The encoder the table was written with, or ``None`` before the first write."""
+        table = self._open()
+        if table is None:
+            return None
+        meta = table.schema.metadata or {}
+        return meta.get(ENCODER_METADATA_KEY, b"").decode() or None
+
+    @property
+    def dim(self) -> int | None:
+        """Vector dimension of the table, or ``None`` before the first write."""
+        table = self._open()
+        return None if table is None else int(table.schema.field("vector").type.list_size)
+
+    def _writable_table(self, encoder: str, dim: int) -> Table:
+        table = self._open()
+        if table is None:
+            schema = concept_row_model(dim).to_arrow_schema()
+            schema = schema.with_metadata({ENCODER_METADATA_KEY: encoder.encode()})
+            table = self._db.create_table(self.table_name, schema=schema, exist_ok=True)
+            self._table = table
+        self.check_encoder(encoder, dim)
+        return table
+
+    def check_encoder(self, encoder: str, dim: int) -> None:
+        """Refuse vectors from another embedding space than the table's.
+
+        Raises:
+            EncoderMismatchError: The table was written with another encoder or dimension.
+        """
+        stored, stored_dim = self.encoder_id, self.dim
+        if stored is None:
+            return
+        if stored != encoder or stored_dim != dim:
+            raise EncoderMismatchError(
+                f"the store at {self.uri} holds vectors from encoder {stored!r} "
+                f"({stored_dim}-d); vectors from {encoder!r} ({dim}-d) would not be "
+                "comparable. Use the same encoder (--models / embedding=), or another "
+                "store (--db), and re-import the concepts there (rap export / rap import)"
+            )
+
+    # reading ----------------------------------------------------------------------------
+
+    def _user(self, user: str | None) -> str:
+        return self.user if user is None else clean_user(user, self.limits)
+
+    def _rows(self, where: str, columns: Sequence[str]) -> builtins.list[dict[str, Any]]:
+        table = self._open()
+        if table is None:
+            return []
+        query = table.search().where(where).select(list(columns)).limit(None)
+        return query.to_arrow().to_pylist()  # type: ignore[no-any-return]
+
+    def _concept_rows(
+        self, ukey: str, columns: Sequence[str], name: str | None = None
+    ) -> dict[str, builtins.list[dict[str, Any]]]:
+        where = eq("user_key", ukey)
+        if name is not None:
+            where += " AND " + eq("name_key", name_key(name))
+        grouped: dict[str, builtins.list[dict[str, Any]]] = {}
+        for row in self._rows(where, columns):
+            if row["user_key"] == ukey:  # belt and braces: never another user's row
+                grouped.setdefault(row["concept_id"], []).append(row)
+        return grouped
+
+    def get(self, name: str, *, user: str | None = None) -> Concept:
+        """Return the concept called ``name`` (case-insensitive), with its image bytes.
+
+        Raises:
+            ConceptNotFoundError: The user has no such concept.
+        """
+        uid = self._user(user)
+        clean = clean_name(name, self.limits)
+        groups = self._concept_rows(user_key(uid), [*META_COLUMNS, "image"], clean)
+        if not groups:
+            raise ConceptNotFoundError(
+                f"user {uid!r} has no concept named {clean!r}; 'rap list' shows the names"
+            )
+        return Concept.from_rows(next(iter(groups.values())))
+
+    def list(
+        self, *, user: str | None = None, include_images: bool = False
+    ) -> builtins.list[Concept]:
+        """The user's concepts sorted by name; image bytes only with ``include_images``."""
+        columns = [*META_COLUMNS, "image"] if include_images else META_COLUMNS
+        groups = self._concept_rows(user_key(self._user(user)), columns)
+        return sorted(
+            (Concept.from_rows(rows) for rows in groups.values()), key=lambda c: c.name.casefold()
+        )
+
+    def count(self, *, user: str | None = None) -> int:
+        """Number of concepts the user has."""
+        return len(self._concept_rows(user_key(self._user(user)), ["user_key", "concept_id"]))
+
+    def search(
+        self,
+        vectors: np.ndarray | Sequence[Sequence[float]],
+        *,
+        k: int = 2,
+        user: str | None = None,
+        max_distance: float | None = None,
+    ) -> builtins.list[builtins.list[SearchHit]]:
+        """Find each query vector's nearest concepts among the user's, several queries at once.
+
+        A concept with several images counts once, at its nearest image. Distances are
+        squared L2 between unit vectors (``2 - 2 cos``): 0 is the same image, 4 the opposite.
+
+        Args:
+            vectors: ``(n, dim)`` query vectors from the table's encoder (normalised here).
+            k: Concepts per query vector.
+            user: Whose concepts to search.
+            max_distance: Drop hits farther than this.
+
+        Returns:
+            For each query vector, its hits, nearest first.
+        """
+        queries = np.atleast_2d(np.asarray(vectors, dtype=np.float32))
+        if k < 1:
+            raise InvalidInputError(f"k must be at least 1, got {k}")
+        matrix = self._user_matrix(user_key(self._user(user)))
+        if matrix is None or not len(matrix.starts):
+            return [[] for _ in range(len(queries))]
+        if queries.shape[1] != matrix.vectors.shape[1]:
+            raise EncoderMismatchError(
+                f"query vectors have {queries.shape[1]} dimensions but the store's encoder "
+                f"({self.encoder_id}) has {matrix.vectors.shape[1]}"
+            )
+        queries = queries / np.maximum(np.linalg.norm(queries, axis=1, keepdims=True), 1e-12)
+        dist = np.maximum(2.0 - 2.0 * (queries @ matrix.vectors.T), 0.0)
+        per_concept = np.minimum.reduceat(dist, matrix.starts, axis=1)
+        kk = min(k, per_concept.shape[1])
+        top = np.argpartition(per_concept, kk - 1, axis=1)[:, :kk]
+        ends = np.append(matrix.starts[1:], len(matrix.row_ids))
+        results = []
+        for qi, concepts in enumerate(top):
+            hits = []
+            for ci in sorted(concepts, key=lambda c: per_concept[qi, c]):
+                d = float(per_concept[qi, ci])
+                if max_distance is not None and d > max_distance:
+                    continue
+                lo, hi = matrix.starts[ci], ends[ci]
+                ri = lo + int(np.argmin(dist[qi, lo:hi]))
+                hits.append(
+                    SearchHit(
+                        qi,
+                        str(matrix.concept_ids[ri]),
+                        str(matrix.names[ri]),
+                        str(matrix.row_ids[ri]),
+                        d,
+                    )
+                )
+            results.append(hits)
+        return results
+
+    def _user_matrix(self, ukey: str) -> _UserMatrix | None:
+        table = self._open()
+        if table is None:
+            return None
+        version = table.version
+        cached = self._matrices.get(ukey)
+        if cached is not None and cached.version == version:
+            return cached
+        data = (
+            table.search()
+            .where(eq("user_key", ukey))
+            .select(["row_id", "concept_id", "name", "user_key", "vector"])
+            .limit(None)
+            .to_arrow()
+        )
+        dim = int(table.schema.field("vector").type.list_size)
+        vectors = data.column("vector").combine_chunks().flatten().to_numpy().reshape(-1, dim)
+        concept_ids = np.asarray(data.column("concept_id").to_pylist(), dtype=object)
+        order = np.argsort(concept_ids, kind="stable")
+        concept_ids = concept_ids[order]
+        boundaries = np.flatnonzero(concept_ids[1:] != concept_ids[:-1]) + 1
+        matrix = _UserMatrix(
+            version=version,
+            row_ids=np.asarray(data.column("row_id").to_pylist(), dtype=object)[order],
+            concept_ids=concept_ids,
+            names=np.asarray(data.column("name").to_pylist(), dtype=object)[order],
+            vectors=np.ascontiguousarray(vectors[order], dtype=np.float32),
+            starts=np.concatenate([[0], boundaries]).astype(np.intp)
+            if len(order)
+            else np.zeros(0, dtype=np.intp),
+        )
+        self._matrices[ukey] = matrix
+        return matrix
+
+    # writing ----------------------------------------------------------------------------
+
+    def remember(
+        self,
+        name: str,
+        images: ImageInput | Sequence[ImageInput],
+        description: str,
+        category: str | None = None,
+        aliases: Sequence[str] = (),
+        *,
+        user: str | None = None,
+        replace: bool = False,
+    ) -> Concept:
+        """Remember a concept from one or more images; the next search sees it.
+
+        Args:
+            name: Its name, unique per user ignoring case (surrounding ``<>`` dropped).
+            images: One image or several: paths, encoded bytes or PIL images.
+            description: A line about it ("Bo is my Shiba Inu with a red collar").
+            category: Detector class, e.g. ``"dog"`` (YOLO-World looks for these).
+            aliases: Other names it answers to.
+            user: Owner; the store's user by default.
+            replace: Overwrite an existing concept of that name.
+
+        Returns:
+            The stored concept.
+
+        Raises:
+            ConceptExistsError: The name is taken by a different concept and not ``replace``.
+            ImageError: An image is missing, corrupt, too large, animated... (nothing written).
+            InvalidInputError: A bad name, description, category or alias (nothing written).
+        """
+        item = ConceptInput(name, images, description, category, aliases)
+        return self.remember_many([item], user=user, on_conflict="replace" if replace else "error")[
+            0
+        ]
+
+    def remember_many(
+        self,
+        items: Iterable[ConceptInput],
+        *,
+        user: str | None = None,
+        on_conflict: OnConflict = "error",
+        progress: Callable[[int], None] | None = None,
+    ) -> builtins.list[Concept]:
+        """Remember many concepts, checking all of them before anything is written.
+
+        Concepts are encoded in batches and written a few hundred per commit; each concept
+        is whole in one commit. Running the same bulk remember again writes nothing new.
+
+        Args:
+            items: The concepts.
+            user: Owner of all of them.
+            on_conflict: For a name the user already has with other content: ``"error"``
+                (raise before writing anything), ``"skip"`` (keep the stored one) or
+                ``"replace"``. Identical content is never written twice.
+            progress: Called with the number of concepts finished after each batch.
+
+        Returns:
+            The stored concepts, in the order given.
+        """
+        uid = self._user(user)
+        checked = [check_concept(item, self.limits) for item in items]
+        return self._store_checked(uid, checked, [None] * len(checked), on_conflict, progress)
+
+    def update(
+        self,
+        name: str,
+        *,
+        user: str | None = None,
+        new_name: str | None = None,
+        description: str | None = None,
+        category: str | None = None,
+        aliases: Sequence[str] | None = None,
+        add_images: Sequence[ImageInput] = (),
+        remove_images: Sequence[str] = (),
+    ) -> Concept:
+        """Change a concept in one commit; only the given fields change.
+
+        Args:
+            name: The concept to change.
+            user: Its owner.
+            new_name: Rename it (must not be taken).
+            description: New description.
+            category: New category (``""`` clears it).
+            aliases: New aliases (replace the old ones).
+            add_images: Images to add (encoded now).
+            remove_images: SHA-256 digests (or unique prefixes) of images to drop.
+
+        Raises:
+            ConceptNotFoundError: No such concept.
+            ConceptExistsError: ``new_name`` is taken.
+        """
+        uid = self._user(user)
+        groups = self._concept_rows(
+            user_key(uid), [*META_COLUMNS, "image", "vector"], clean_name(name, self.limits)
+        )
+        if not groups:
+            raise ConceptNotFoundError(f"user {uid!r} has no concept named {name!r}")
+        rows = sorted(next(iter(groups.values())), key=lambda r: r["image_index"])
+        first = rows[0]
+        kept = [
+            r for r in rows if not any(r["image_sha256"].startswith(p) for p in remove_images if p)
+        ]
+        images: builtins.list[ImageInput] = [r["image"] for r in kept]
+        item = ConceptInput(
+            name=new_name if new_name is not None else first["name"],
+            images=[*images, *add_images],
+            description=description if description is not None else first["description"],
+            category=first["category"] if category is None else category,
+            aliases=first["aliases"] if aliases is None else aliases,
+        )
+        checked = check_concept(item, self.limits)
+        known = {r["image_sha256"]: np.asarray(r["vector"], dtype=np.float32) for r in kept}
+        vectors = [known.get(img.sha256) for img in checked.images]
+        return self._store_checked(
+            uid, [checked], [vectors], "replace", None, existing_id=first["concept_id"]
+        )[0]
+
+    def forget(self, name: str, *, user: str | None = None, purge: bool = False) -> Concept:
+        """Forget a concept; with ``purge`` also erase its bytes from disk.
+
+        Without ``purge`` the rows are deleted from the current version but older versions
+        still hold them (``restore`` can bring them back). ``purge=True`` then compacts the
+        table and deletes every old version, so the image bytes are in no file under the
+        store; it costs a rewrite of the affected data files and loses the whole table's
+        history (every user's) for ``restore``.
+
+        Returns:
+            The forgotten concept (without image bytes).
+
+        Raises:
+            ConceptNotFoundError: No such concept.
+        """
+        uid = self._user(user)
+        clean = clean_name(name, self.limits)
+        with write_lock(self._local_dir):
+            groups = self._concept_rows(user_key(uid), META_COLUMNS, clean)
+            if not groups:
+                raise ConceptNotFoundError(
+                    f"user {uid!r} has no concept named {clean!r}; 'rap list' shows the names"
+                )
+            concept = Concept.from_rows(next(iter(groups.values())))
+            table = self._open()
+            assert table is not None
+            where = f"{eq('concept_id', concept.concept_id)} AND {eq('user_key', user_key(uid))}"
+            with_retries(lambda: table.delete(where), f"forgetting {clean!r}")
+            if purge:
+                self._purge(table)
+        logger.info("forgot %r for user %r (purge=%s)", concept.name, uid, purge)
+        return concept
+
+    def _purge(self, table: Table) -> None:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)  # "removes every version": intended
+            with_retries(
+                lambda: table.optimize(cleanup_older_than=timedelta(0), delete_unverified=True),
+                "purging old versions",
+            )
+
+    def optimize(self) -> None:
+        """Compact small data files and bring indexes up to date (history is kept)."""
+        table = self._open()
+        if table is not None:
+            with write_lock(self._local_dir):
+                with_retries(table.optimize, "optimizing")
+
+    def versions(self) -> builtins.list[StoreVersion]:
+        """Committed versions of the table (every user's changes), oldest first."""
+        table = self._open()
+        if table is None:
+            return []
+        return [StoreVersion(int(v["version"]), v["timestamp"]) for v in table.list_versions()]
+
+    @property
+    def version(self) -> int:
+        """The current version number (0 before the first write)."""
+        table = self._open()
+        return 0 if table is None else int(table.version)
+
+    def restore(self, version: int) -> None:
+        """Make an older version current again, as a new version (for the whole table).
+
+        Raises:
+            InvalidInputError: No such version (perhaps purged).
+        """
+        table = self._open()
+        known = {v.version for v in self.versions()}
+        if table is None or version not in known:
+            raise InvalidInputError(
+                f"version {version} does not exist (known: {sorted(known) or 'none'}); "
+                "purging deletes old versions"
+            )
+        with write_lock(self._local_dir):
+            with_retries(lambda: table.restore(version), f"restoring version {version}")
+
+    # the write path shared by remember, update and imports -------------------------------
+
+    def _store_checked(
+        self,
+        uid: str,
+        checked: builtins.list[CheckedConcept],
+        vectors: builtins.list[builtins.list[np.ndarray | None] | None],
+        on_conflict: OnConflict,
+        progress: Callable[[int], None] | None,
+        existing_id: str | None = None,
+    ) -> builtins.list[Concept]:
+        keys = [c.name_key_text for c in checked]
+        if len(set(keys)) != len(keys):
+            dupes = sorted({c.name for c in checked if keys.count(c.name_key_text) > 1})
+            raise InvalidInputError(f"the same name is given twice: {', '.join(dupes)}")
+        ukey = user_key(uid)
+        existing = self._existing(ukey)
+        plan = self._plan(uid, checked, existing, on_conflict, existing_id)
+        if (
+            len(existing) + sum(1 for _, old in plan if old is None)
+            > self.limits.max_concepts_per_user
+        ):
+            raise LimitExceededError(
+                f"user {uid!r} would have more than {self.limits.max_concepts_per_user} "
+                "concepts; forget some first or raise max_concepts_per_user"
+            )
+        encoder = self.embedding
+        done = 0
+        results: dict[str, Concept] = {}
+        todo = [(i, c) for i, c in enumerate(checked) if plan[i][0] == "write"]
+        for i, c in enumerate(checked):
+            if plan[i][0] == "keep":
+                results[c.name_key_text] = Concept.from_rows(existing[c.name_key_text])
+        for start in range(0, len(todo), WRITE_CHUNK):
+            chunk = todo[start : start + WRITE_CHUNK]
+            vecs = self._encode(encoder, [(c, vectors[i]) for i, c in chunk])
+            with write_lock(self._local_dir):
+                fresh = self._existing(ukey)
+                for _, c in chunk:  # someone may have written the name meanwhile
+                    self._plan_one(uid, c, fresh.get(c.name_key_text), on_conflict, existing_id)
+                table = self._writable_table(encoder.encoder_id, encoder.dim)
+                rows, replaced = self._rows_for(
+                    uid, [c for _, c in chunk], vecs, fresh, encoder.encoder_id, existing_id
+                )
+                self._commit(table, rows, replaced)
+            for row_group in _group(rows):
+                concept = Concept.from_rows(row_group)
+                results[normalise_name(concept.name)] = concept
+            done += len(chunk)
+            if progress:
+                progress(done)
+        return [results[c.name_key_text] for c in checked]
+
+    def _existing(self, ukey: str) -> dict[str, builtins.list[dict[str, Any]]]:
+        """The user's concepts by normalised name (metadata columns only)."""
+        return {
+            normalise_name(rows[0]["name"]): rows
+            for rows in self._concept_rows(ukey, META_COLUMNS).values()
+        }
+
+    def _plan(
+        self,
+        uid: str,
+        checked: builtins.list[CheckedConcept],
+        existing: dict[str, builtins.list[dict[str, Any]]],
+        on_conflict: OnConflict,
+        existing_id: str | None,
+    ) -> builtins.list[tuple[str, builtins.list[dict[str, Any]] | None]]:
+        return [
+            (
+                self._plan_one(uid, c, existing.get(c.name_key_text), on_conflict, existing_id),
+                existing.get(c.name_key_text),
+            )
+            for c in checked
+        ]
+
+    @staticmethod
+    def _plan_one(
+        uid: str,
+        c: CheckedConcept,
+        old: builtins.list[dict[str, Any]] | None,
+        on_conflict: OnConflict,
+        existing_id: str | None,
+    ) -> str:
+        """``"write"`` or ``"keep"`` for one concept; raises on a forbidden conflict."""
+        if old is None or (existing_id is not None and old[0]["concept_id"] == existing_id):
+            return "write"
+        rows = sorted(old, key=lambda r: r["image_index"])
+        if existing_id is not None:  # an update renaming onto another concept's name
+            raise ConceptExistsError(
+                f"user {uid!r} already has a concept named {rows[0]['name']!r}; pick another name"
+            )
+        if c.same_content(
+            [r["image_sha256"] for r in rows],
+            rows[0]["description"],
+            rows[0]["category"],
+            rows[0]["aliases"],
+        ):
+            return "keep"
+        if on_conflict == "skip":
+            return "keep"
+        if on_conflict == "replace":
+            return "write"
+        raise ConceptExistsError(
+            f"user {uid!r} already has a concept named {rows[0]['name']!r}; pass replace=True "
+            "(rap remember --replace) to overwrite it, or use update() to change it"
+        )
+
+    @staticmethod
+    def _encode(
+        encoder: OpenCLIPEmbedding,
+        items: builtins.list[tuple[CheckedConcept, builtins.list[np.ndarray | None] | None]],
+    ) -> builtins.list[builtins.list[np.ndarray]]:
+        """Vectors for every image of every concept; known ones reused, the rest in one batch."""
+        missing: builtins.list[LoadedImage] = []
+        for c, known in items:
+            missing.extend(
+                img for j, img in enumerate(c.images) if known is None or known[j] is None
+            )
+        fresh = iter(encoder.embed_images([m.image for m in missing]) if missing else [])
+        out: builtins.list[builtins.list[np.ndarray]] = []
+        for c, known in items:
+            row: builtins.list[np.ndarray] = []
+            for j in range(len(c.images)):
+                vec = known[j] if known is not None else None
+                row.append(next(fresh) if vec is None else vec)
+            out.append(row)
+        return out
+
+    @staticmethod
+    def _rows_for(
+        uid: str,
+        checked: builtins.list[CheckedConcept],
+        vectors: builtins.list[builtins.list[np.ndarray]],
+        existing: dict[str, builtins.list[dict[str, Any]]],
+        encoder: str,
+        existing_id: str | None,
+    ) -> tuple[builtins.list[dict[str, Any]], builtins.list[str]]:
+        now = datetime.now(timezone.utc).replace(tzinfo=None)
+        rows: builtins.list[dict[str, Any]] = []
+        replaced: builtins.list[str] = []
+        by_id = {rows[0]["concept_id"]: rows for rows in existing.values()}
+        for c, vecs in zip(checked, vectors, strict=True):
+            old = by_id.get(existing_id) if existing_id else existing.get(c.name_key_text)
+            concept_id = old[0]["concept_id"] if old else existing_id or uuid.uuid4().hex
+            created = old[0]["created_at"] if old else now
+            if old:
+                replaced.append(concept_id)
+            for j, (img, vec) in enumerate(zip(c.images, vecs, strict=True)):
+                rows.append(
+                    {
+                        "row_id": uuid.uuid4().hex,
+                        "concept_id": concept_id,
+                        "user": uid,
+                        "user_key": user_key(uid),
+                        "name": c.name,
+                        "name_key": name_key(c.name),
+                        "aliases": list(c.aliases),
+                        "category": c.category,
+                        "description": c.description,
+                        "image": img.data,
+                        "image_sha256": img.sha256,
+                        "image_format": img.format,
+                        "image_width": img.width,
+                        "image_height": img.height,
+                        "image_index": j,
+                        "encoder": encoder,
+                        "created_at": created,
+                        "updated_at": now,
+                        "vector": np.asarray(vec, dtype=np.float32).tolist(),
+                    }
+                )
+        return rows, replaced
+
+    def _commit(
+        self, table: Table, rows: builtins.list[dict[str, Any]], replaced: builtins.list[str]
+    ) -> None:
+        import pyarrow as pa
+
+        data = pa.Table.from_pylist(rows, schema=table.schema)
+        if not replaced:
+            with_retries(lambda: table.add(data), "remembering")
+            return
+        keep_out = " OR ".join(eq("concept_id", cid) for cid in replaced)
+
+        def merge() -> None:
+            (
+                table.merge_insert("row_id")
+                .when_matched_update_all()
+                .when_not_matched_insert_all()
+                .when_not_matched_by_source_delete(keep_out)
+                .execute(data)
+            )
+
+        with_retries(merge, "replacing")
+
+
+def _group(rows: list[dict[str, Any]]) -> list[list[dict[str, Any]]]:
+    groups: dict[str, list[dict[str, Any]]] = {}
+    for row in rows:
+        groups.setdefault(row["concept_id"], []).append(row)
+    return list(groups.values())
+
+
+def _local_path(uri: str) -> Path | None:
+    if uri.startswith("file://"):
+        return Path(uri.removeprefix("file://"))
+    if "://" in uri:
+        return None
+    return Path(uri).expanduser()
+
+
+__all__ = ["ConceptInput", "ConceptStore", "StoreLimits", "default_uri"]

@@ -1,0 +1,61 @@
+"""Keeping concurrent writers from losing each other's work.
+
+Writers to a local store take an exclusive file lock for the short check-then-write step,
+so that names stay unique per user across processes. On any store (object storage too) a
+LanceDB commit conflict is retried with backoff.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import logging
+import random
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import TypeVar
+
+from llama_index_rap.errors import StoreError
+
+logger = logging.getLogger(__name__)
+T = TypeVar("T")
+
+RETRIES = 12
+
+
+@contextlib.contextmanager
+def write_lock(local_dir: Path | None) -> Iterator[None]:
+    """Hold an exclusive inter-process lock on a local store; a no-op for remote URIs."""
+    if local_dir is None:
+        yield
+        return
+    local_dir.mkdir(parents=True, exist_ok=True)
+    with open(local_dir / ".rap-write.lock", "a+b") as handle:
+        fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+
+
+def is_conflict(error: BaseException) -> bool:
+    """Whether a LanceDB error is a commit conflict that a retry can resolve."""
+    text = str(error).lower()
+    return "conflict" in text or "retryable" in text or "too many concurrent writers" in text
+
+
+def with_retries(action: Callable[[], T], what: str) -> T:
+    """Run a write, retrying commit conflicts with jittered exponential backoff."""
+    for attempt in range(RETRIES):
+        try:
+            return action()
+        except (OSError, RuntimeError, ValueError) as e:
+            if not is_conflict(e) or attempt == RETRIES - 1:
+                if is_conflict(e):
+                    raise StoreError(f"{what} failed after {RETRIES} commit conflicts: {e}") from e
+                raise
+            delay = min(2.0, 0.02 * 2**attempt) * (0.5 + random.random())
+            logger.info("%s hit a commit conflict; retrying in %.2fs", what, delay)
+            time.sleep(delay)
+    raise AssertionError("unreachable")
