@@ -42,9 +42,11 @@ from llama_index_rap.store.schema import (
     normalise_name,
     user_key,
 )
+from llama_index_rap.store.transfer import read_export, read_rap_database, write_export
 from llama_index_rap.store.validate import (
     CheckedConcept,
     ConceptInput,
+    KnownVectors,
     StoreLimits,
     check_concept,
     clean_name,
@@ -541,13 +543,63 @@ class ConceptStore:
         with write_lock(self._local_dir):
             with_retries(lambda: table.restore(version), f"restoring version {version}")
 
+    # moving concepts in and out ----------------------------------------------------------
+
+    def export(self, folder: str | Path, *, user: str | None = None) -> int:
+        """Write the user's concepts (images, vectors, text) to a folder.
+
+        The layout is documented in :mod:`llama_index_rap.store.transfer`.
+
+        Returns:
+            The number of concepts exported.
+        """
+        uid = self._user(user)
+        groups = self._concept_rows(user_key(uid), [*META_COLUMNS, "image", "vector"])
+        ordered = sorted(groups.values(), key=lambda rows: rows[0]["name"].casefold())
+        return write_export(Path(folder), uid, self.encoder_id, ordered)
+
+    def import_(
+        self, folder: str | Path, *, user: str | None = None, on_conflict: OnConflict = "error"
+    ) -> builtins.list[Concept]:
+        """Import an export folder; everything is checked before anything is written.
+
+        Vectors are reused when the export was made with this store's encoder; otherwise
+        the images are encoded again.
+        """
+        batch = read_export(Path(folder), self.limits)
+        same_space = batch.encoder is not None and batch.encoder == self.embedding.encoder_id
+        vectors = batch.vectors if same_space else [None] * len(batch.concepts)
+        return self._store_checked(self._user(user), batch.concepts, vectors, on_conflict, None)
+
+    def import_rap(
+        self,
+        path: str | Path,
+        *,
+        user: str | None = None,
+        root: str | Path | None = None,
+        on_conflict: OnConflict = "error",
+    ) -> builtins.list[Concept]:
+        """Import the RAP reference's ``database.json`` (``concept_dict``) and its images.
+
+        Args:
+            path: The ``database.json``.
+            user: Owner of the imported concepts.
+            root: Folder the image paths are relative to (the reference's repository root);
+                by default the JSON's folder and its parents, then the working directory.
+            on_conflict: As in :meth:`remember_many`.
+        """
+        batch = read_rap_database(Path(path), self.limits, Path(root) if root else None)
+        return self._store_checked(
+            self._user(user), batch.concepts, batch.vectors, on_conflict, None
+        )
+
     # the write path shared by remember, update and imports -------------------------------
 
     def _store_checked(
         self,
         uid: str,
         checked: builtins.list[CheckedConcept],
-        vectors: builtins.list[builtins.list[np.ndarray | None] | None],
+        vectors: Sequence[KnownVectors],
         on_conflict: OnConflict,
         progress: Callable[[int], None] | None,
         existing_id: str | None = None,
@@ -652,7 +704,7 @@ class ConceptStore:
     @staticmethod
     def _encode(
         encoder: OpenCLIPEmbedding,
-        items: builtins.list[tuple[CheckedConcept, builtins.list[np.ndarray | None] | None]],
+        items: builtins.list[tuple[CheckedConcept, KnownVectors]],
     ) -> builtins.list[builtins.list[np.ndarray]]:
         """Vectors for every image of every concept; known ones reused, the rest in one batch."""
         missing: builtins.list[LoadedImage] = []

@@ -6,6 +6,8 @@ import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
+import numpy as np
+
 from llama_index_rap.errors import (
     InvalidDescriptionError,
     InvalidInputError,
@@ -15,6 +17,9 @@ from llama_index_rap.errors import (
 )
 from llama_index_rap.images import ImageInput, ImageLimits, LoadedImage, load_image
 from llama_index_rap.store.schema import normalise_name
+
+KnownVectors = Sequence["np.ndarray | None"] | None
+"""Per image of a concept, a vector to reuse or ``None``; ``None`` for all to be encoded."""
 
 
 @dataclass(frozen=True)
