@@ -1,0 +1,88 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from llama_index_rap.errors import ConceptNotFoundError
+from llama_index_rap.store import ConceptStore
+from llama_index_rap.store.schema import eq
+from tests.imagegen import photo
+
+HOSTILE = [
+    "' OR 1=1 --",
+    "x' OR user_key != '",
+    "\\' OR '1'='1",
+    'Bo"; DROP TABLE concepts; --',
+    "%",
+    "_",
+    "Bo\\",
+    "Zoë 🐶 名前",
+    "O'Brien",
+    "user_key = user_key",
+]
+
+
+@pytest.mark.parametrize("hostile", HOSTILE)
+def test_hostile_users_and_names_never_widen_a_query(
+    store: ConceptStore, tiny_embedding, hostile: str
+) -> None:
+    store.remember("Bo", photo(1), "Alice's dog.", user="alice")
+    store.remember("Mam", photo(2), "Bob's mother.", user="bob")
+    store.remember(hostile, photo(3), "A hostile name.", user=hostile)
+    assert [c.name for c in store.list(user=hostile)] == [hostile]
+    assert [c.name for c in store.list(user="alice")] == ["Bo"]
+    everyone = tiny_embedding.embed_images([photo(1), photo(2), photo(3)])
+    hits = store.search(everyone, k=10, user=hostile)
+    assert {h.name for hs in hits for h in hs} == {hostile}
+    with pytest.raises(ConceptNotFoundError):
+        store.forget(hostile, user="alice")  # alice has no such concept
+    with pytest.raises(ConceptNotFoundError):
+        store.get("Bo", user=hostile)
+    store.forget(hostile, user=hostile)
+    assert store.list(user=hostile) == []
+    assert [c.name for c in store.list(user="alice")] == ["Bo"]
+    assert [c.name for c in store.list(user="bob")] == ["Mam"]
+
+
+def test_same_name_for_two_users_are_two_concepts(store: ConceptStore, tiny_embedding) -> None:
+    a = store.remember("Bo", photo(1), "Alice's Bo.", user="alice")
+    b = store.remember("Bo", photo(2), "Bob's Bo.", user="bob")
+    assert a.concept_id != b.concept_id
+    store.forget("Bo", user="bob")
+    assert store.get("Bo", user="alice").description == "Alice's Bo."
+    hits = store.search(tiny_embedding.embed_images([photo(2)]), k=5, user="bob")
+    assert hits == [[]]
+
+
+def test_filters_only_ever_hold_hex_keys() -> None:
+    assert eq("user_key", "0123abcd") == "user_key = '0123abcd'"
+    for bad in ["' OR 1=1 --", "ABC", "", "12 3"]:
+        with pytest.raises(ValueError):
+            eq("user_key", bad)
+
+
+def test_purge_erases_image_bytes_from_every_file(
+    db_dir: Path, store: ConceptStore, tiny_embedding
+) -> None:
+    secret = photo(7)
+    concept = store.remember("Secret", secret, "Remove me for real.")
+    store.remember("Keep", photo(8), "Stays.")
+    data = store.get("Secret").images[0].data
+    assert data is not None
+    marker = data[100:164]  # a run of the PNG's compressed bytes
+
+    def holders() -> list[Path]:
+        return [p for p in db_dir.rglob("*") if p.is_file() and marker in p.read_bytes()]
+
+    store.forget("Secret")  # without purge the old version still holds the bytes
+    assert holders(), "expected the bytes to survive in an old version before purging"
+    store.restore(store.versions()[-2].version)
+    assert store.get("Secret").concept_id == concept.concept_id
+    store.forget("Secret", purge=True)
+    assert holders() == []
+    assert [c.name for c in store.list()] == ["Keep"]
+    vector = tiny_embedding.embed_images([secret])[0].astype(np.float32).tobytes()
+    assert not [p for p in db_dir.rglob("*") if p.is_file() and vector[:64] in p.read_bytes()]
+    assert store.search(tiny_embedding.embed_images([secret]), k=3)[0][0].name == "Keep"
