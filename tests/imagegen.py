@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from PIL import Image, ImageDraw
@@ -26,7 +27,7 @@ def photo(seed: int, size: tuple[int, int] = (160, 120)) -> Image.Image:
     return img
 
 
-def save(img: Image.Image, path: Path, **kwargs: object) -> Path:
+def save(img: Image.Image, path: Path, **kwargs: Any) -> Path:
     """Save ``img`` to ``path`` (format from the suffix), creating folders; return the path."""
     path.parent.mkdir(parents=True, exist_ok=True)
     img.save(path, **kwargs)

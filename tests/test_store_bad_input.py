@@ -18,7 +18,9 @@ CASE_IDS = [c.id for c in bad_cases(Path(os.environ.get("TMPDIR", "/tmp")))]
 
 
 def files_under(folder: Path) -> dict[str, bytes]:
-    return {str(p): p.read_bytes() for p in folder.rglob("*") if p.is_file() and ".lock" not in p.name}
+    return {
+        str(p): p.read_bytes() for p in folder.rglob("*") if p.is_file() and ".lock" not in p.name
+    }
 
 
 @pytest.mark.parametrize("case_id", CASE_IDS)
@@ -46,15 +48,18 @@ def test_cmyk_16bit_and_palette_images_are_normalised(store: ConceptStore) -> No
     rgb = photo(3)
     cmyk = io.BytesIO()
     rgb.convert("CMYK").save(cmyk, format="JPEG", quality=95)
-    gray16 = Image.fromarray((np.asarray(rgb.convert("L"), dtype=np.uint16) * 257))
+    gray16 = Image.fromarray(np.asarray(rgb.convert("L"), dtype=np.uint16) * 257)
     buf16 = io.BytesIO()
     gray16.save(buf16, format="PNG")
     palette = rgb.convert("P", palette=Image.Palette.ADAPTIVE, colors=16)
     palette.info["transparency"] = 0
     buf_p = io.BytesIO()
     palette.save(buf_p, format="PNG", transparency=0)
-    for name, data in [("Cmyk", cmyk.getvalue()), ("Gray", buf16.getvalue()),
-                       ("Pal", buf_p.getvalue())]:
+    for name, data in [
+        ("Cmyk", cmyk.getvalue()),
+        ("Gray", buf16.getvalue()),
+        ("Pal", buf_p.getvalue()),
+    ]:
         loaded = load_image(data)
         assert loaded.image.mode == "RGB" and loaded.image.size == rgb.size
         store.remember(name, data, f"{name} image.")
@@ -82,8 +87,10 @@ def test_exif_rotation_is_applied(store: ConceptStore, tmp_path: Path) -> None:
 
 def test_limits_are_configurable(tmp_path: Path, tiny_embedding) -> None:
     limits = StoreLimits(
-        images=ImageLimits(max_pixels=100 * 100), max_images_per_concept=2,
-        max_description_length=10, max_concepts_per_user=1,
+        images=ImageLimits(max_pixels=100 * 100),
+        max_images_per_concept=2,
+        max_description_length=10,
+        max_concepts_per_user=1,
     )
     store = ConceptStore(tmp_path / "db", embedding=tiny_embedding, limits=limits)
     with pytest.raises(errors.ImageTooLargeError, match="10000"):
@@ -110,3 +117,15 @@ def test_encoder_mismatch_is_refused(db_dir: Path, tiny_embedding) -> None:
     assert store.version == version
     with pytest.raises(errors.EncoderMismatchError, match="dimensions"):
         store.search(np.ones((1, 7)))
+
+
+def test_refusals_stay_specific_after_ultralytics_patches_pil() -> None:
+    # ultralytics replaces PIL.Image.open on import with a version that tries to install
+    # pi-heif on the first unreadable file; a non-image must still be UnreadableImageError.
+    from llama_index_rap.models.loaders import import_ultralytics
+
+    import_ultralytics()
+    import ultralytics.utils.patches  # noqa: F401
+
+    with pytest.raises(errors.UnreadableImageError):
+        load_image(b"definitely not an image")

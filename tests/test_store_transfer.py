@@ -58,7 +58,7 @@ def test_import_rap_missing_image_names_the_concept_and_writes_nothing(
 ) -> None:
     database = write_rap_repo(tmp_path / "repo")
     (tmp_path / "repo/example_database/mam/0.jpg").unlink()
-    with pytest.raises(ImageNotFoundError, match="<mam>.*0.jpg.*root"):
+    with pytest.raises(ImageNotFoundError, match=r"<mam>.*0\.jpg.*root"):
         store.import_rap(database)
     assert store.version == 0
 
@@ -82,9 +82,7 @@ def test_import_rap_refuses_other_json(store: ConceptStore, tmp_path: Path) -> N
         store.import_rap(tmp_path / "y.json")
 
 
-def test_export_then_import_round_trip(
-    store: ConceptStore, tmp_path: Path, tiny_embedding
-) -> None:
+def test_export_then_import_round_trip(store: ConceptStore, tmp_path: Path, tiny_embedding) -> None:
     store.remember("Bo", [photo(1), photo(4)], "My dog.", category="dog", aliases=["Bobo"])
     store.remember("Mam", photo(2), "My mother.", category="person")
     store.remember("Other", photo(3), "Bob's.", user="bob")
@@ -108,9 +106,7 @@ def test_export_then_import_round_trip(
     assert fresh.get("Bo").description == "My dog."
 
 
-def test_import_refuses_a_folder_that_is_not_an_export(
-    store: ConceptStore, tmp_path: Path
-) -> None:
+def test_import_refuses_a_folder_that_is_not_an_export(store: ConceptStore, tmp_path: Path) -> None:
     with pytest.raises(ImportFormatError, match="does not exist"):
         store.import_(tmp_path)
     (tmp_path / "manifest.json").write_text('{"format": "something-else"}')

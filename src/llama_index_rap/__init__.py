@@ -1,1 +1,64 @@
-"""llama-index-rap."""
+"""llama-index-rap: retrieval-augmented personalization (RAP, CVPR 2025) for LlamaIndex.
+
+Remember a user's concepts (a photo, a name, a line of description) in a LanceDB store,
+retrieve them from new photos, and generate personalized answers. Public names are loaded
+on first use, so ``import llama_index_rap`` stays fast and pulls in no model library.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+__version__ = "0.1.0"
+
+_EXPORTS = {
+    "ConceptStore": "llama_index_rap.store",
+    "Concept": "llama_index_rap.store",
+    "ConceptInput": "llama_index_rap.store",
+    "StoreLimits": "llama_index_rap.store",
+    "SearchHit": "llama_index_rap.store",
+    "OpenCLIPEmbedding": "llama_index_rap.encode",
+    "ModelProfile": "llama_index_rap.models.specs",
+    "ClipSpec": "llama_index_rap.models.specs",
+    "DetectorSpec": "llama_index_rap.models.specs",
+    "VLMSpec": "llama_index_rap.models.specs",
+    "get_profile": "llama_index_rap.models.specs",
+    "ImageLimits": "llama_index_rap.images",
+}
+
+__all__ = [
+    "Concept",
+    "ConceptInput",
+    "ConceptStore",
+    "ClipSpec",
+    "DetectorSpec",
+    "ImageLimits",
+    "ModelProfile",
+    "OpenCLIPEmbedding",
+    "SearchHit",
+    "StoreLimits",
+    "VLMSpec",
+    "__version__",
+    "get_profile",
+]
+
+if TYPE_CHECKING:
+    from llama_index_rap.encode import OpenCLIPEmbedding
+    from llama_index_rap.images import ImageLimits
+    from llama_index_rap.models.specs import (
+        ClipSpec,
+        DetectorSpec,
+        ModelProfile,
+        VLMSpec,
+        get_profile,
+    )
+    from llama_index_rap.store import Concept, ConceptInput, ConceptStore, SearchHit, StoreLimits
+
+
+def __getattr__(name: str) -> Any:
+    if name in _EXPORTS:
+        value = getattr(importlib.import_module(_EXPORTS[name]), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'llama_index_rap' has no attribute {name!r}")

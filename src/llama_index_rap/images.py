@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import hashlib
 import io
+import logging
 import os
 import warnings
 from dataclasses import dataclass
@@ -30,6 +32,8 @@ from llama_index_rap.errors import (
     ImageTooSmallError,
     UnreadableImageError,
 )
+
+logger = logging.getLogger(__name__)
 
 ImageInput = Union[str, "os.PathLike[str]", bytes, bytearray, Image.Image]
 """What callers may pass as an image: a path, raw encoded bytes or a PIL image."""
@@ -157,8 +161,25 @@ def load_image(source: ImageInput, limits: ImageLimits = ImageLimits()) -> Loade
     return decode(data, label, limits)
 
 
+@functools.cache
+def _register_heif() -> None:
+    """Let PIL read HEIC/HEIF phone photos (pi-heif).
+
+    Registering it ourselves also keeps ultralytics' patch of ``Image.open`` (which tries
+    to install pi-heif on the first unreadable file) from turning a plain "not an image"
+    into an import error.
+    """
+    try:
+        from pi_heif import register_heif_opener
+    except ImportError:  # pragma: no cover - pi-heif is a dependency
+        logger.info("pi-heif is not installed: HEIC photos cannot be read")
+        return
+    register_heif_opener()
+
+
 def decode(data: bytes, label: str, limits: ImageLimits = ImageLimits()) -> LoadedImage:
     """Decode encoded image bytes with every check of :func:`load_image`."""
+    _register_heif()
     if not data:
         raise EmptyImageError(f"image {label} is empty (0 bytes); give a real image file")
     with warnings.catch_warnings():

@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# Set up .venv if needed, then run every check: ruff (lint and format), mypy and pytest.
+# Offline by design: no test reaches the network or a model hub.
+set -euo pipefail
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$root"
+bash scripts/setup.sh
+export HF_HUB_OFFLINE=1 YOLO_OFFLINE=1 TOKENIZERS_PARALLELISM=false
+YOLO_CONFIG_DIR=$(mktemp -d)
+RAP_CACHE=$(mktemp -d)
+export YOLO_CONFIG_DIR RAP_CACHE
+trap 'rm -rf "$YOLO_CONFIG_DIR" "$RAP_CACHE"' EXIT
+echo "== ruff" && .venv/bin/ruff check src tests examples && .venv/bin/ruff format --check src tests examples
+echo "== mypy" && .venv/bin/mypy
+echo "== pytest" && .venv/bin/python -m pytest "$@"

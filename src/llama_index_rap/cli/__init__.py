@@ -1,0 +1,64 @@
+"""The ``rap`` command line: remember, list and forget concepts, move them in and out.
+
+Heavy libraries are imported inside the commands, so ``rap --help`` stays fast. Errors a
+user can fix are printed as one line with a non-zero exit, never as a traceback.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import click
+
+from llama_index_rap.cli.context import CliState, RapGroup
+from llama_index_rap.cli.store_commands import register
+
+
+@click.group(cls=RapGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.option(
+    "--db",
+    envvar="RAP_DB",
+    default=None,
+    help="Concept store: a folder or LanceDB URI (s3://...). Default: $RAP_DB or a per-user "
+    "data folder.",
+)
+@click.option(
+    "--user",
+    envvar="RAP_USER",
+    default="default",
+    show_default=True,
+    help="Whose concepts to act on ($RAP_USER).",
+)
+@click.option(
+    "--models",
+    envvar="RAP_MODELS",
+    type=click.Choice(["default", "tiny"]),
+    default="default",
+    show_default=True,
+    help="Model profile: 'default' (ViT-L-14-336 openai, YOLO-World v2-X, Qwen2-VL-2B) or "
+    "'tiny' (small random-weight models that run offline; their output is meaningless).",
+)
+@click.option(
+    "--clip",
+    default=None,
+    help="Override the image encoder: ARCH:TAG, ARCH:/path/checkpoint or hf-hub:org/repo.",
+)
+@click.option("-v", "--verbose", is_flag=True, help="Log what happens.")
+@click.pass_context
+def main(
+    ctx: click.Context, db: str | None, user: str, models: str, clip: str | None, verbose: bool
+) -> None:
+    """Retrieval-augmented personalization: teach your LlamaIndex pipelines who Bo is."""
+    import logging
+
+    if verbose:
+        logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    ctx.obj = CliState(db=db, user=user, models=models, clip=clip)
+
+
+register(main)
+
+
+def run(args: list[str] | None = None) -> Any:
+    """Run the CLI (for ``python -m llama_index_rap``)."""
+    return main.main(args=args)
