@@ -11,24 +11,22 @@ from __future__ import annotations
 import builtins
 import logging
 import os
-import uuid
 import warnings
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from llama_index_rap.errors import (
-    ConceptExistsError,
     ConceptNotFoundError,
     EncoderMismatchError,
     InvalidInputError,
     LimitExceededError,
 )
-from llama_index_rap.images import ImageInput, LoadedImage
+from llama_index_rap.images import ImageInput
+from llama_index_rap.store.exact import COLUMNS, UserVectorCache, UserVectors
 from llama_index_rap.store.locking import with_retries, write_lock
 from llama_index_rap.store.schema import (
     ENCODER_METADATA_KEY,
@@ -52,6 +50,14 @@ from llama_index_rap.store.validate import (
     clean_name,
     clean_user,
 )
+from llama_index_rap.store.writing import (
+    OnConflict,
+    build_rows,
+    commit_rows,
+    encode_images,
+    group_rows,
+    resolve_conflict,
+)
 
 if TYPE_CHECKING:
     from lancedb.table import Table
@@ -64,7 +70,6 @@ logger = logging.getLogger(__name__)
 DEFAULT_USER = "default"
 DEFAULT_TABLE = "concepts"
 WRITE_CHUNK = 256
-OnConflict = Literal["error", "skip", "replace"]
 
 
 def default_uri() -> str:
@@ -72,18 +77,6 @@ def default_uri() -> str:
     from platformdirs import user_data_dir
 
     return os.environ.get("RAP_DB") or str(Path(user_data_dir("llama-index-rap")) / "lancedb")
-
-
-@dataclass
-class _UserMatrix:
-    """A user's vectors in memory for exact search, valid for one table version."""
-
-    version: int
-    row_ids: np.ndarray
-    concept_ids: np.ndarray
-    names: np.ndarray
-    vectors: np.ndarray
-    starts: np.ndarray  # first row of each concept (rows sorted by concept)
 
 
 class ConceptStore:
@@ -133,7 +126,7 @@ class ConceptStore:
             self.uri, read_consistency_interval=timedelta(0), storage_options=storage_options
         )
         self._table: Table | None = None
-        self._matrices: dict[str, _UserMatrix] = {}
+        self._vectors = UserVectorCache()
 
     def __repr__(self) -> str:
         return f"ConceptStore(uri={self.uri!r}, user={self.user!r})"
@@ -278,74 +271,29 @@ class ConceptStore:
         queries = np.atleast_2d(np.asarray(vectors, dtype=np.float32))
         if k < 1:
             raise InvalidInputError(f"k must be at least 1, got {k}")
-        matrix = self._user_matrix(user_key(self._user(user)))
-        if matrix is None or not len(matrix.starts):
+        found = self._user_vectors(user_key(self._user(user)))
+        if found is None:
             return [[] for _ in range(len(queries))]
-        if queries.shape[1] != matrix.vectors.shape[1]:
+        if queries.shape[1] != found.dim:
             raise EncoderMismatchError(
                 f"query vectors have {queries.shape[1]} dimensions but the store's encoder "
-                f"({self.encoder_id}) has {matrix.vectors.shape[1]}"
+                f"({self.encoder_id}) has {found.dim}"
             )
         queries = queries / np.maximum(np.linalg.norm(queries, axis=1, keepdims=True), 1e-12)
-        dist = np.maximum(2.0 - 2.0 * (queries @ matrix.vectors.T), 0.0)
-        per_concept = np.minimum.reduceat(dist, matrix.starts, axis=1)
-        kk = min(k, per_concept.shape[1])
-        top = np.argpartition(per_concept, kk - 1, axis=1)[:, :kk]
-        ends = np.append(matrix.starts[1:], len(matrix.row_ids))
-        results = []
-        for qi, concepts in enumerate(top):
-            hits = []
-            for ci in sorted(concepts, key=lambda c: per_concept[qi, c]):
-                d = float(per_concept[qi, ci])
-                if max_distance is not None and d > max_distance:
-                    continue
-                lo, hi = matrix.starts[ci], ends[ci]
-                ri = lo + int(np.argmin(dist[qi, lo:hi]))
-                hits.append(
-                    SearchHit(
-                        qi,
-                        str(matrix.concept_ids[ri]),
-                        str(matrix.names[ri]),
-                        str(matrix.row_ids[ri]),
-                        d,
-                    )
-                )
-            results.append(hits)
-        return results
+        return found.search(queries, k, max_distance)
 
-    def _user_matrix(self, ukey: str) -> _UserMatrix | None:
+    def _user_vectors(self, ukey: str) -> UserVectors | None:
         table = self._open()
         if table is None:
             return None
         version = table.version
-        cached = self._matrices.get(ukey)
-        if cached is not None and cached.version == version:
+        cached = self._vectors.get(ukey, version)
+        if cached is not None:
             return cached
-        data = (
-            table.search()
-            .where(eq("user_key", ukey))
-            .select(["row_id", "concept_id", "name", "user_key", "vector"])
-            .limit(None)
-            .to_arrow()
-        )
-        dim = int(table.schema.field("vector").type.list_size)
-        vectors = data.column("vector").combine_chunks().flatten().to_numpy().reshape(-1, dim)
-        concept_ids = np.asarray(data.column("concept_id").to_pylist(), dtype=object)
-        order = np.argsort(concept_ids, kind="stable")
-        concept_ids = concept_ids[order]
-        boundaries = np.flatnonzero(concept_ids[1:] != concept_ids[:-1]) + 1
-        matrix = _UserMatrix(
-            version=version,
-            row_ids=np.asarray(data.column("row_id").to_pylist(), dtype=object)[order],
-            concept_ids=concept_ids,
-            names=np.asarray(data.column("name").to_pylist(), dtype=object)[order],
-            vectors=np.ascontiguousarray(vectors[order], dtype=np.float32),
-            starts=np.concatenate([[0], boundaries]).astype(np.intp)
-            if len(order)
-            else np.zeros(0, dtype=np.intp),
-        )
-        self._matrices[ukey] = matrix
-        return matrix
+        data = table.search().where(eq("user_key", ukey)).select(COLUMNS).limit(None).to_arrow()
+        found = UserVectors.from_arrow(data, version, self.dim or 0, ukey)
+        self._vectors.put(ukey, found)
+        return found
 
     # writing ----------------------------------------------------------------------------
 
@@ -628,17 +576,17 @@ class ConceptStore:
                 results[c.name_key_text] = Concept.from_rows(existing[c.name_key_text])
         for start in range(0, len(todo), WRITE_CHUNK):
             chunk = todo[start : start + WRITE_CHUNK]
-            vecs = self._encode(encoder, [(c, vectors[i]) for i, c in chunk])
+            vecs = encode_images(encoder, [(c, vectors[i]) for i, c in chunk])
             with write_lock(self._local_dir):
                 fresh = self._existing(ukey)
                 for _, c in chunk:  # someone may have written the name meanwhile
-                    self._plan_one(uid, c, fresh.get(c.name_key_text), on_conflict, existing_id)
+                    resolve_conflict(uid, c, fresh.get(c.name_key_text), on_conflict, existing_id)
                 table = self._writable_table(encoder.encoder_id, encoder.dim)
-                rows, replaced = self._rows_for(
+                rows, replaced = build_rows(
                     uid, [c for _, c in chunk], vecs, fresh, encoder.encoder_id, existing_id
                 )
-                self._commit(table, rows, replaced)
-            for row_group in _group(rows):
+                commit_rows(table, rows, replaced)
+            for row_group in group_rows(rows):
                 concept = Concept.from_rows(row_group)
                 results[normalise_name(concept.name)] = concept
             done += len(chunk)
@@ -663,138 +611,11 @@ class ConceptStore:
     ) -> builtins.list[tuple[str, builtins.list[dict[str, Any]] | None]]:
         return [
             (
-                self._plan_one(uid, c, existing.get(c.name_key_text), on_conflict, existing_id),
+                resolve_conflict(uid, c, existing.get(c.name_key_text), on_conflict, existing_id),
                 existing.get(c.name_key_text),
             )
             for c in checked
         ]
-
-    @staticmethod
-    def _plan_one(
-        uid: str,
-        c: CheckedConcept,
-        old: builtins.list[dict[str, Any]] | None,
-        on_conflict: OnConflict,
-        existing_id: str | None,
-    ) -> str:
-        """``"write"`` or ``"keep"`` for one concept; raises on a forbidden conflict."""
-        if old is None or (existing_id is not None and old[0]["concept_id"] == existing_id):
-            return "write"
-        rows = sorted(old, key=lambda r: r["image_index"])
-        if existing_id is not None:  # an update renaming onto another concept's name
-            raise ConceptExistsError(
-                f"user {uid!r} already has a concept named {rows[0]['name']!r}; pick another name"
-            )
-        if c.same_content(
-            [r["image_sha256"] for r in rows],
-            rows[0]["description"],
-            rows[0]["category"],
-            rows[0]["aliases"],
-        ):
-            return "keep"
-        if on_conflict == "skip":
-            return "keep"
-        if on_conflict == "replace":
-            return "write"
-        raise ConceptExistsError(
-            f"user {uid!r} already has a concept named {rows[0]['name']!r}; pass replace=True "
-            "(rap remember --replace) to overwrite it, or use update() to change it"
-        )
-
-    @staticmethod
-    def _encode(
-        encoder: OpenCLIPEmbedding,
-        items: builtins.list[tuple[CheckedConcept, KnownVectors]],
-    ) -> builtins.list[builtins.list[np.ndarray]]:
-        """Vectors for every image of every concept; known ones reused, the rest in one batch."""
-        missing: builtins.list[LoadedImage] = []
-        for c, known in items:
-            missing.extend(
-                img for j, img in enumerate(c.images) if known is None or known[j] is None
-            )
-        fresh = iter(encoder.embed_images([m.image for m in missing]) if missing else [])
-        out: builtins.list[builtins.list[np.ndarray]] = []
-        for c, known in items:
-            row: builtins.list[np.ndarray] = []
-            for j in range(len(c.images)):
-                vec = known[j] if known is not None else None
-                row.append(next(fresh) if vec is None else vec)
-            out.append(row)
-        return out
-
-    @staticmethod
-    def _rows_for(
-        uid: str,
-        checked: builtins.list[CheckedConcept],
-        vectors: builtins.list[builtins.list[np.ndarray]],
-        existing: dict[str, builtins.list[dict[str, Any]]],
-        encoder: str,
-        existing_id: str | None,
-    ) -> tuple[builtins.list[dict[str, Any]], builtins.list[str]]:
-        now = datetime.now(timezone.utc).replace(tzinfo=None)
-        rows: builtins.list[dict[str, Any]] = []
-        replaced: builtins.list[str] = []
-        by_id = {rows[0]["concept_id"]: rows for rows in existing.values()}
-        for c, vecs in zip(checked, vectors, strict=True):
-            old = by_id.get(existing_id) if existing_id else existing.get(c.name_key_text)
-            concept_id = old[0]["concept_id"] if old else existing_id or uuid.uuid4().hex
-            created = old[0]["created_at"] if old else now
-            if old:
-                replaced.append(concept_id)
-            for j, (img, vec) in enumerate(zip(c.images, vecs, strict=True)):
-                rows.append(
-                    {
-                        "row_id": uuid.uuid4().hex,
-                        "concept_id": concept_id,
-                        "user": uid,
-                        "user_key": user_key(uid),
-                        "name": c.name,
-                        "name_key": name_key(c.name),
-                        "aliases": list(c.aliases),
-                        "category": c.category,
-                        "description": c.description,
-                        "image": img.data,
-                        "image_sha256": img.sha256,
-                        "image_format": img.format,
-                        "image_width": img.width,
-                        "image_height": img.height,
-                        "image_index": j,
-                        "encoder": encoder,
-                        "created_at": created,
-                        "updated_at": now,
-                        "vector": np.asarray(vec, dtype=np.float32).tolist(),
-                    }
-                )
-        return rows, replaced
-
-    def _commit(
-        self, table: Table, rows: builtins.list[dict[str, Any]], replaced: builtins.list[str]
-    ) -> None:
-        import pyarrow as pa
-
-        data = pa.Table.from_pylist(rows, schema=table.schema)
-        if not replaced:
-            with_retries(lambda: table.add(data), "remembering")
-            return
-        keep_out = " OR ".join(eq("concept_id", cid) for cid in replaced)
-
-        def merge() -> None:
-            (
-                table.merge_insert("row_id")
-                .when_matched_update_all()
-                .when_not_matched_insert_all()
-                .when_not_matched_by_source_delete(keep_out)
-                .execute(data)
-            )
-
-        with_retries(merge, "replacing")
-
-
-def _group(rows: list[dict[str, Any]]) -> list[list[dict[str, Any]]]:
-    groups: dict[str, list[dict[str, Any]]] = {}
-    for row in rows:
-        groups.setdefault(row["concept_id"], []).append(row)
-    return list(groups.values())
 
 
 def _local_path(uri: str) -> Path | None:

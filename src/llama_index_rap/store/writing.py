@@ -1,0 +1,157 @@
+"""The write path's steps: settle name conflicts, encode, build rows, commit.
+
+:class:`~llama_index_rap.store.concepts.ConceptStore` runs them in order for remember,
+update and imports, holding the write lock only around the last two.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime, timezone
+from typing import TYPE_CHECKING, Any, Literal
+
+import numpy as np
+
+from llama_index_rap.errors import ConceptExistsError
+from llama_index_rap.images import LoadedImage
+from llama_index_rap.store.locking import with_retries
+from llama_index_rap.store.schema import eq, name_key, user_key
+from llama_index_rap.store.validate import CheckedConcept, KnownVectors
+
+if TYPE_CHECKING:
+    from lancedb.table import Table
+
+    from llama_index_rap.encode.openclip import OpenCLIPEmbedding
+
+OnConflict = Literal["error", "skip", "replace"]
+
+
+def resolve_conflict(
+    uid: str,
+    c: CheckedConcept,
+    old: list[dict[str, Any]] | None,
+    on_conflict: OnConflict,
+    existing_id: str | None,
+) -> str:
+    """``"write"`` or ``"keep"`` for one concept; raises on a forbidden conflict."""
+    if old is None or (existing_id is not None and old[0]["concept_id"] == existing_id):
+        return "write"
+    rows = sorted(old, key=lambda r: r["image_index"])
+    if existing_id is not None:  # an update renaming onto another concept's name
+        raise ConceptExistsError(
+            f"user {uid!r} already has a concept named {rows[0]['name']!r}; pick another name"
+        )
+    if c.same_content(
+        [r["image_sha256"] for r in rows],
+        rows[0]["description"],
+        rows[0]["category"],
+        rows[0]["aliases"],
+    ):
+        return "keep"
+    if on_conflict == "skip":
+        return "keep"
+    if on_conflict == "replace":
+        return "write"
+    raise ConceptExistsError(
+        f"user {uid!r} already has a concept named {rows[0]['name']!r}; pass replace=True "
+        "(rap remember --replace) to overwrite it, or use update() to change it"
+    )
+
+
+def encode_images(
+    encoder: OpenCLIPEmbedding,
+    items: list[tuple[CheckedConcept, KnownVectors]],
+) -> list[list[np.ndarray]]:
+    """Vectors for every image of every concept; known ones reused, the rest in one batch."""
+    missing: list[LoadedImage] = []
+    for c, known in items:
+        missing.extend(img for j, img in enumerate(c.images) if known is None or known[j] is None)
+    fresh = iter(encoder.embed_images([m.image for m in missing]) if missing else [])
+    out: list[list[np.ndarray]] = []
+    for c, known in items:
+        row: list[np.ndarray] = []
+        for j in range(len(c.images)):
+            vec = known[j] if known is not None else None
+            row.append(next(fresh) if vec is None else vec)
+        out.append(row)
+    return out
+
+
+def build_rows(
+    uid: str,
+    checked: list[CheckedConcept],
+    vectors: list[list[np.ndarray]],
+    existing: dict[str, list[dict[str, Any]]],
+    encoder: str,
+    existing_id: str | None,
+) -> tuple[list[dict[str, Any]], list[str]]:
+    """Table rows for concepts, keeping the id and creation time of those they replace.
+
+    Returns:
+        The rows, and the ids of the concepts they replace.
+    """
+    now = datetime.now(timezone.utc).replace(tzinfo=None)
+    rows: list[dict[str, Any]] = []
+    replaced: list[str] = []
+    by_id = {rows[0]["concept_id"]: rows for rows in existing.values()}
+    for c, vecs in zip(checked, vectors, strict=True):
+        old = by_id.get(existing_id) if existing_id else existing.get(c.name_key_text)
+        concept_id = old[0]["concept_id"] if old else existing_id or uuid.uuid4().hex
+        created = old[0]["created_at"] if old else now
+        if old:
+            replaced.append(concept_id)
+        for j, (img, vec) in enumerate(zip(c.images, vecs, strict=True)):
+            rows.append(
+                {
+                    "row_id": uuid.uuid4().hex,
+                    "concept_id": concept_id,
+                    "user": uid,
+                    "user_key": user_key(uid),
+                    "name": c.name,
+                    "name_key": name_key(c.name),
+                    "aliases": list(c.aliases),
+                    "category": c.category,
+                    "description": c.description,
+                    "image": img.data,
+                    "image_sha256": img.sha256,
+                    "image_format": img.format,
+                    "image_width": img.width,
+                    "image_height": img.height,
+                    "image_index": j,
+                    "encoder": encoder,
+                    "created_at": created,
+                    "updated_at": now,
+                    "vector": np.asarray(vec, dtype=np.float32).tolist(),
+                }
+            )
+    return rows, replaced
+
+
+def commit_rows(table: Table, rows: list[dict[str, Any]], replaced: list[str]) -> None:
+    """Write new rows; rows of ``replaced`` concepts not among them go in the same commit."""
+    import pyarrow as pa
+
+    data = pa.Table.from_pylist(rows, schema=table.schema)
+    if not replaced:
+        with_retries(lambda: table.add(data), "remembering")
+        return
+    keep_out = " OR ".join(eq("concept_id", cid) for cid in replaced)
+
+    def merge() -> None:
+        (
+            table.merge_insert("row_id")
+            .when_matched_update_all()
+            .when_not_matched_insert_all()
+            .when_not_matched_by_source_delete(keep_out)
+            .execute(data)
+        )
+
+    with_retries(merge, "replacing")
+
+
+def group_rows(rows: list[dict[str, Any]]) -> list[list[dict[str, Any]]]:
+    """Rows grouped by concept, in order of first appearance."""
+    groups: dict[str, list[dict[str, Any]]] = {}
+    for row in rows:
+        groups.setdefault(row["concept_id"], []).append(row)
+    return list(groups.values())
