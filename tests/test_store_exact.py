@@ -1,0 +1,69 @@
+from __future__ import annotations
+
+import numpy as np
+import pyarrow as pa
+
+from llama_index_rap.store.exact import UserVectorCache, UserVectors
+
+
+def table(concepts: list[str], vectors: np.ndarray, users: list[str]) -> pa.Table:
+    return pa.table(
+        {
+            "row_id": [f"r{i}" for i in range(len(concepts))],
+            "concept_id": concepts,
+            "name": [c.upper() for c in concepts],
+            "user_key": users,
+            "vector": pa.FixedSizeListArray.from_arrays(
+                pa.array(vectors.ravel(), pa.float32()), vectors.shape[1]
+            ),
+        }
+    )
+
+
+def unit(rng: np.random.Generator, n: int, dim: int) -> np.ndarray:
+    v = rng.normal(size=(n, dim)).astype(np.float32)
+    return v / np.linalg.norm(v, axis=1, keepdims=True)
+
+
+def test_matches_brute_force_with_concepts_of_several_images() -> None:
+    rng = np.random.default_rng(0)
+    concepts = [f"c{rng.integers(0, 40)}" for _ in range(200)]
+    vectors = unit(rng, 200, 16)
+    found = UserVectors.from_arrow(table(concepts, vectors, ["u"] * 200), 1, 16, "u")
+    queries = unit(rng, 7, 16)
+    hits = found.search(queries, k=5, max_distance=None)
+    dist = ((queries[:, None, :] - vectors[None, :, :]) ** 2).sum(-1)
+    for qi in range(7):
+        best: dict[str, tuple[float, str]] = {}
+        for ri, cid in enumerate(concepts):
+            if cid not in best or dist[qi, ri] < best[cid][0]:
+                best[cid] = (float(dist[qi, ri]), f"r{ri}")
+        expected = sorted(best.items(), key=lambda kv: kv[1][0])[:5]
+        assert [h.concept_id for h in hits[qi]] == [cid for cid, _ in expected]
+        assert [h.row_id for h in hits[qi]] == [row for _, (_, row) in expected]
+        assert np.allclose([h.distance for h in hits[qi]], [d for _, (d, _) in expected], atol=1e-4)
+        assert all(h.query_index == qi for h in hits[qi])
+
+
+def test_other_users_rows_are_dropped_and_threshold_applies() -> None:
+    rng = np.random.default_rng(1)
+    vectors = unit(rng, 4, 8)
+    found = UserVectors.from_arrow(
+        table(["a", "b", "c", "d"], vectors, ["u", "x", "u", "x"]), 1, 8, "u"
+    )
+    assert sorted(found.concept_ids) == ["a", "c"]
+    hits = found.search(vectors[[1]], k=4, max_distance=None)[0]
+    assert {h.concept_id for h in hits} == {"a", "c"}
+    assert found.search(vectors[[0]], k=4, max_distance=1e-6)[0][0].concept_id == "a"
+    assert len(found.search(vectors[[0]], k=4, max_distance=1e-6)[0]) == 1
+
+
+def test_empty_and_cache() -> None:
+    empty = UserVectors.from_arrow(table([], np.zeros((0, 4), np.float32), []), 3, 4, "u")
+    assert empty.search(np.ones((2, 4), np.float32) / 2, 2, None) == [[], []]
+    cache = UserVectorCache(capacity=2)
+    for key in ("a", "b", "c"):
+        cache.put(key, empty)
+    assert cache.get("a", 3) is None  # evicted
+    assert cache.get("c", 3) is empty
+    assert cache.get("c", 4) is None  # another version
