@@ -22,7 +22,8 @@ def table(concepts: list[str], vectors: np.ndarray, users: list[str]) -> pa.Tabl
 
 def unit(rng: np.random.Generator, n: int, dim: int) -> np.ndarray:
     v = rng.normal(size=(n, dim)).astype(np.float32)
-    return v / np.linalg.norm(v, axis=1, keepdims=True)
+    out: np.ndarray = v / np.linalg.norm(v, axis=1, keepdims=True)
+    return out
 
 
 def test_matches_brute_force_with_concepts_of_several_images() -> None:
