@@ -11,9 +11,7 @@ from __future__ import annotations
 import builtins
 import logging
 import os
-import warnings
 from collections.abc import Callable, Iterable, Sequence
-from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -27,19 +25,17 @@ from llama_index_rap.errors import (
 )
 from llama_index_rap.images import ImageInput
 from llama_index_rap.store.exact import COLUMNS, UserVectorCache, UserVectors
-from llama_index_rap.store.locking import with_retries, write_lock
 from llama_index_rap.store.schema import (
-    ENCODER_METADATA_KEY,
     META_COLUMNS,
     Concept,
     SearchHit,
     StoreVersion,
-    concept_row_model,
     eq,
     name_key,
     normalise_name,
     user_key,
 )
+from llama_index_rap.store.table import ConceptTable
 from llama_index_rap.store.transfer import read_export, read_rap_database, write_export
 from llama_index_rap.store.validate import (
     CheckedConcept,
@@ -60,8 +56,6 @@ from llama_index_rap.store.writing import (
 )
 
 if TYPE_CHECKING:
-    from lancedb.table import Table
-
     from llama_index_rap.encode.openclip import OpenCLIPEmbedding
     from llama_index_rap.models.specs import ModelProfile
 
@@ -111,21 +105,12 @@ class ConceptStore:
         limits: StoreLimits | None = None,
         storage_options: dict[str, str] | None = None,
     ) -> None:
-        import lancedb
-
         self.uri = str(uri) if uri is not None else default_uri()
         self.limits = limits or StoreLimits()
         self.user = clean_user(user or os.environ.get("RAP_USER") or DEFAULT_USER, self.limits)
-        self.table_name = table
+        self.table = ConceptTable(self.uri, table, storage_options)
         self._embedding = embedding
         self._models = models
-        self._local_dir = _local_path(self.uri)
-        if self._local_dir is not None:
-            self._local_dir.mkdir(parents=True, exist_ok=True)
-        self._db = lancedb.connect(
-            self.uri, read_consistency_interval=timedelta(0), storage_options=storage_options
-        )
-        self._table: Table | None = None
         self._vectors = UserVectorCache()
 
     def __repr__(self) -> str:
@@ -143,38 +128,20 @@ class ConceptStore:
             self._embedding = OpenCLIPEmbedding.from_spec(get_profile(self._models).clip)
         return self._embedding
 
-    def _open(self) -> Table | None:
-        if self._table is None:
-            try:
-                self._table = self._db.open_table(self.table_name)
-            except (ValueError, FileNotFoundError):
-                return None
-        return self._table
-
     @property
     def encoder_id(self) -> str | None:
         """The encoder the table was written with, or ``None`` before the first write."""
-        table = self._open()
-        if table is None:
-            return None
-        meta = table.schema.metadata or {}
-        return meta.get(ENCODER_METADATA_KEY, b"").decode() or None
+        return self.table.encoder_id
 
     @property
     def dim(self) -> int | None:
         """Vector dimension of the table, or ``None`` before the first write."""
-        table = self._open()
-        return None if table is None else int(table.schema.field("vector").type.list_size)
+        return self.table.dim
 
-    def _writable_table(self, encoder: str, dim: int) -> Table:
-        table = self._open()
-        if table is None:
-            schema = concept_row_model(dim).to_arrow_schema()
-            schema = schema.with_metadata({ENCODER_METADATA_KEY: encoder.encode()})
-            table = self._db.create_table(self.table_name, schema=schema, exist_ok=True)
-            self._table = table
-        self.check_encoder(encoder, dim)
-        return table
+    @property
+    def version(self) -> int:
+        """The table's current version (0 before the first write); any write moves it."""
+        return self.table.version
 
     def check_encoder(self, encoder: str, dim: int) -> None:
         """Refuse vectors from another embedding space than the table's.
@@ -182,28 +149,12 @@ class ConceptStore:
         Raises:
             EncoderMismatchError: The table was written with another encoder or dimension.
         """
-        stored, stored_dim = self.encoder_id, self.dim
-        if stored is None:
-            return
-        if stored != encoder or stored_dim != dim:
-            raise EncoderMismatchError(
-                f"the store at {self.uri} holds vectors from encoder {stored!r} "
-                f"({stored_dim}-d); vectors from {encoder!r} ({dim}-d) would not be "
-                "comparable. Use the same encoder (--models / embedding=), or another "
-                "store (--db), and re-import the concepts there (rap export / rap import)"
-            )
+        self.table.check_encoder(encoder, dim)
 
     # reading ----------------------------------------------------------------------------
 
     def _user(self, user: str | None) -> str:
         return self.user if user is None else clean_user(user, self.limits)
-
-    def _rows(self, where: str, columns: Sequence[str]) -> builtins.list[dict[str, Any]]:
-        table = self._open()
-        if table is None:
-            return []
-        query = table.search().where(where).select(list(columns)).limit(None)
-        return query.to_arrow().to_pylist()  # type: ignore[no-any-return]
 
     def _concept_rows(
         self, ukey: str, columns: Sequence[str], name: str | None = None
@@ -212,7 +163,7 @@ class ConceptStore:
         if name is not None:
             where += " AND " + eq("name_key", name_key(name))
         grouped: dict[str, builtins.list[dict[str, Any]]] = {}
-        for row in self._rows(where, columns):
+        for row in self.table.rows(where, columns):
             if row["user_key"] == ukey:  # belt and braces: never another user's row
                 grouped.setdefault(row["concept_id"], []).append(row)
         return grouped
@@ -283,14 +234,13 @@ class ConceptStore:
         return found.search(queries, k, max_distance)
 
     def _user_vectors(self, ukey: str) -> UserVectors | None:
-        table = self._open()
-        if table is None:
-            return None
-        version = table.version
+        version = self.table.version
         cached = self._vectors.get(ukey, version)
         if cached is not None:
             return cached
-        data = table.search().where(eq("user_key", ukey)).select(COLUMNS).limit(None).to_arrow()
+        data = self.table.arrow(eq("user_key", ukey), COLUMNS)
+        if data is None:
+            return None
         found = UserVectors.from_arrow(data, version, self.dim or 0, ukey)
         self._vectors.put(ukey, found)
         return found
@@ -431,49 +381,27 @@ class ConceptStore:
         """
         uid = self._user(user)
         clean = clean_name(name, self.limits)
-        with write_lock(self._local_dir):
+        with self.table.lock():
             groups = self._concept_rows(user_key(uid), META_COLUMNS, clean)
             if not groups:
                 raise ConceptNotFoundError(
                     f"user {uid!r} has no concept named {clean!r}; 'rap list' shows the names"
                 )
             concept = Concept.from_rows(next(iter(groups.values())))
-            table = self._open()
-            assert table is not None
             where = f"{eq('concept_id', concept.concept_id)} AND {eq('user_key', user_key(uid))}"
-            with_retries(lambda: table.delete(where), f"forgetting {clean!r}")
+            self.table.delete(where, f"forgetting {clean!r}")
             if purge:
-                self._purge(table)
+                self.table.purge()
         logger.info("forgot %r for user %r (purge=%s)", concept.name, uid, purge)
         return concept
 
-    def _purge(self, table: Table) -> None:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", UserWarning)  # "removes every version": intended
-            with_retries(
-                lambda: table.optimize(cleanup_older_than=timedelta(0), delete_unverified=True),
-                "purging old versions",
-            )
-
     def optimize(self) -> None:
         """Compact small data files and bring indexes up to date (history is kept)."""
-        table = self._open()
-        if table is not None:
-            with write_lock(self._local_dir):
-                with_retries(table.optimize, "optimizing")
+        self.table.optimize()
 
     def versions(self) -> builtins.list[StoreVersion]:
         """Committed versions of the table (every user's changes), oldest first."""
-        table = self._open()
-        if table is None:
-            return []
-        return [StoreVersion(int(v["version"]), v["timestamp"]) for v in table.list_versions()]
-
-    @property
-    def version(self) -> int:
-        """The current version number (0 before the first write)."""
-        table = self._open()
-        return 0 if table is None else int(table.version)
+        return self.table.versions()
 
     def restore(self, version: int) -> None:
         """Make an older version current again, as a new version (for the whole table).
@@ -481,15 +409,7 @@ class ConceptStore:
         Raises:
             InvalidInputError: No such version (perhaps purged).
         """
-        table = self._open()
-        known = {v.version for v in self.versions()}
-        if table is None or version not in known:
-            raise InvalidInputError(
-                f"version {version} does not exist (known: {sorted(known) or 'none'}); "
-                "purging deletes old versions"
-            )
-        with write_lock(self._local_dir):
-            with_retries(lambda: table.restore(version), f"restoring version {version}")
+        self.table.restore(version)
 
     # moving concepts in and out ----------------------------------------------------------
 
@@ -577,11 +497,11 @@ class ConceptStore:
         for start in range(0, len(todo), WRITE_CHUNK):
             chunk = todo[start : start + WRITE_CHUNK]
             vecs = encode_images(encoder, [(c, vectors[i]) for i, c in chunk])
-            with write_lock(self._local_dir):
+            with self.table.lock():
                 fresh = self._existing(ukey)
                 for _, c in chunk:  # someone may have written the name meanwhile
                     resolve_conflict(uid, c, fresh.get(c.name_key_text), on_conflict, existing_id)
-                table = self._writable_table(encoder.encoder_id, encoder.dim)
+                table = self.table.writable(encoder.encoder_id, encoder.dim)
                 rows, replaced = build_rows(
                     uid, [c for _, c in chunk], vecs, fresh, encoder.encoder_id, existing_id
                 )
@@ -616,14 +536,6 @@ class ConceptStore:
             )
             for c in checked
         ]
-
-
-def _local_path(uri: str) -> Path | None:
-    if uri.startswith("file://"):
-        return Path(uri.removeprefix("file://"))
-    if "://" in uri:
-        return None
-    return Path(uri).expanduser()
 
 
 __all__ = ["ConceptInput", "ConceptStore", "StoreLimits", "default_uri"]

@@ -69,11 +69,15 @@ class CheckedConcept:
     """A concept whose every field and image passed the checks."""
 
     name: str
-    name_key_text: str
     aliases: tuple[str, ...]
     category: str | None
     description: str
     images: tuple[LoadedImage, ...]
+
+    @property
+    def name_key_text(self) -> str:
+        """The name as it is compared (case-folded, NFKC)."""
+        return normalise_name(self.name)
 
     def same_content(
         self,
@@ -217,7 +221,6 @@ def check_concept(item: ConceptInput, limits: StoreLimits) -> CheckedConcept:
         loaded.setdefault(img.sha256, img)
     return CheckedConcept(
         name=name,
-        name_key_text=normalise_name(name),
         aliases=aliases,
         category=category,
         description=description,
