@@ -82,8 +82,18 @@ class OpenCLIPEmbedding(MultiModalEmbedding):
         """Names the embedding space (architecture, weights, dimension)."""
         return self.loaded.encoder_id
 
-    def embed_images(self, images: Sequence[Any], limits: ImageLimits | None = None) -> np.ndarray:
+    def embed_images(
+        self,
+        images: Sequence[Any],
+        limits: ImageLimits | None = None,
+        batch_size: int | None = None,
+    ) -> np.ndarray:
         """Embed images (PIL images, paths or bytes) in batches.
+
+        Args:
+            images: The images.
+            limits: Size bounds for images that are not yet decoded.
+            batch_size: Images per forward pass (``embed_batch_size`` by default).
 
         Returns:
             A ``(len(images), dim)`` float32 array of unit vectors.
@@ -96,8 +106,9 @@ class OpenCLIPEmbedding(MultiModalEmbedding):
         ]
         loaded = self.loaded
         out = np.empty((len(pil), loaded.dim), dtype=np.float32)
-        for start in range(0, len(pil), self.embed_batch_size):
-            chunk = pil[start : start + self.embed_batch_size]
+        step = batch_size or self.embed_batch_size
+        for start in range(0, len(pil), step):
+            chunk = pil[start : start + step]
             batch = torch.stack([loaded.preprocess(im) for im in chunk]).to(loaded.device)
             with torch.inference_mode():
                 feats = loaded.model.encode_image(batch).float()

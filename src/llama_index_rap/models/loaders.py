@@ -196,7 +196,7 @@ def _build_detector(spec: DetectorSpec, device: str) -> Any:
 
     cls = ultralytics.YOLOWorld if spec.is_world else ultralytics.YOLO
     source = spec.weights
-    if spec.is_random:
+    if spec.from_yaml:
         torch.manual_seed(spec.seed)
     else:
         source = str(_find_detector_weights(spec.weights, Path(SETTINGS["weights_dir"])))

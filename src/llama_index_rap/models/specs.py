@@ -8,7 +8,7 @@ model once.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from llama_index_rap.errors import ModelConfigError
@@ -71,13 +71,20 @@ class DetectorSpec:
     Named by a weights name (``yolov8x-worldv2.pt``), a local ``.pt``, or a model ``.yaml``
     (built with random weights from ``seed``).
 
+    YOLO-World finds the classes it is given through CLIP text embeddings. ultralytics
+    computes them with a CLIP package fetched from GitHub; we compute them with an open_clip
+    text tower instead: ``text_encoder``, which must be the CLIP YOLO-World was trained with
+    (ViT-B-32 ``openai``, 512-d) for real weights.
+
     Args:
         weights: Weights name, local path, or ``.yaml`` model definition.
         seed: Seed for ``.yaml`` (random-weight) models.
+        text_encoder: open_clip model whose text tower embeds YOLO-World's classes.
     """
 
     weights: str
     seed: int = 0
+    text_encoder: ClipSpec = field(default_factory=lambda: ClipSpec("ViT-B-32", "openai"))
 
     @property
     def is_world(self) -> bool:
@@ -85,9 +92,14 @@ class DetectorSpec:
         return "world" in Path(self.weights).name.lower()
 
     @property
-    def is_random(self) -> bool:
-        """Whether this detector is built from a YAML definition with random weights."""
+    def from_yaml(self) -> bool:
+        """Whether the model is built from a YAML definition (random weights)."""
         return self.weights.endswith((".yaml", ".yml"))
+
+    @property
+    def is_random(self) -> bool:
+        """Whether the detector or its class embeddings come from random weights."""
+        return self.from_yaml or (self.is_world and self.text_encoder.is_random)
 
 
 @dataclass(frozen=True)
@@ -144,7 +156,9 @@ class ModelProfile:
             changes["clip"] = clip if isinstance(clip, ClipSpec) else ClipSpec.parse(clip)
         if detector is not None:
             changes["detector"] = (
-                detector if isinstance(detector, DetectorSpec) else DetectorSpec(detector)
+                detector
+                if isinstance(detector, DetectorSpec)
+                else replace(self.detector, weights=detector)
             )
         if vlm is not None:
             changes["vlm"] = vlm if isinstance(vlm, VLMSpec) else VLMSpec(vlm)
@@ -163,7 +177,7 @@ PROFILES: dict[str, ModelProfile] = {
     "tiny": ModelProfile(
         name="tiny",
         clip=ClipSpec(TINY_CLIP_ARCH, RANDOM),
-        detector=DetectorSpec(TINY_DETECTOR),
+        detector=DetectorSpec(TINY_DETECTOR, text_encoder=ClipSpec(TINY_CLIP_ARCH, RANDOM)),
         vlm=VLMSpec(TINY_VLM),
     ),
 }

@@ -110,7 +110,7 @@ class ConceptStore:
         self.user = clean_user(user or os.environ.get("RAP_USER") or DEFAULT_USER, self.limits)
         self.table = ConceptTable(self.uri, table, storage_options)
         self._embedding = embedding
-        self._models = models
+        self.models = models
         self._vectors = UserVectorCache()
 
     def __repr__(self) -> str:
@@ -125,7 +125,7 @@ class ConceptStore:
             from llama_index_rap.encode.openclip import OpenCLIPEmbedding
             from llama_index_rap.models.specs import get_profile
 
-            self._embedding = OpenCLIPEmbedding.from_spec(get_profile(self._models).clip)
+            self._embedding = OpenCLIPEmbedding.from_spec(get_profile(self.models).clip)
         return self._embedding
 
     @property
@@ -192,6 +192,19 @@ class ConceptStore:
         return sorted(
             (Concept.from_rows(rows) for rows in groups.values()), key=lambda c: c.name.casefold()
         )
+
+    def by_ids(self, concept_ids: Iterable[str], *, user: str | None = None) -> dict[str, Concept]:
+        """The user's concepts with these ids, with image bytes; unknown ids are left out."""
+        ids = sorted(set(concept_ids))
+        if not ids:
+            return {}
+        ukey = user_key(self._user(user))
+        where = f"{eq('user_key', ukey)} AND ({' OR '.join(eq('concept_id', i) for i in ids)})"
+        groups: dict[str, builtins.list[dict[str, Any]]] = {}
+        for row in self.table.rows(where, [*META_COLUMNS, "image"]):
+            if row["user_key"] == ukey:
+                groups.setdefault(row["concept_id"], []).append(row)
+        return {cid: Concept.from_rows(rows) for cid, rows in groups.items()}
 
     def count(self, *, user: str | None = None) -> int:
         """Number of concepts the user has."""

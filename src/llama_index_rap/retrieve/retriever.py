@@ -1,0 +1,246 @@
+"""RAPRetriever: RAP's "Retrieve" step as a LlamaIndex multimodal retriever.
+
+For a query image (and an optional question) it detects regions that may hold a concept,
+encodes them together with the whole image in one batched pass, searches the user's
+concepts for all crops at once, merges hits by concept, drops those farther than
+``max_distance`` (so a stranger retrieves nothing) and keeps ``top_k``. Concepts named in
+the question come first, capped separately.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any, Literal
+
+from llama_index.core.base.base_multi_modal_retriever import MultiModalRetriever
+from llama_index.core.callbacks import CallbackManager
+from llama_index.core.image_retriever import BaseImageRetriever
+from llama_index.core.schema import NodeWithScore, QueryBundle, QueryType
+
+from llama_index_rap.detect.boxes import Box
+from llama_index_rap.detect.yolo import YOLODetector
+from llama_index_rap.errors import InvalidInputError
+from llama_index_rap.retrieve.mentions import find_mentions
+from llama_index_rap.retrieve.nodes import Match, Reason, concept_node
+from llama_index_rap.retrieve.query import query_image
+from llama_index_rap.store.schema import Concept
+
+if TYPE_CHECKING:
+    from PIL import Image
+
+    from llama_index_rap.encode.openclip import OpenCLIPEmbedding
+    from llama_index_rap.store.concepts import ConceptStore
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_MAX_DISTANCE = 0.8
+"""Squared L2 between unit vectors (cosine 0.6): the default cut-off for ViT-L-14-336.
+
+Chosen from what CLIP ViT-L/14 image-to-image cosines usually are (the same object in two
+photos above 0.7, unrelated photos below 0.5); it could not be measured here (no weights
+offline): measure it on your data with ``rap eval retrieval`` and set ``max_distance``."""
+
+
+class RAPRetriever(MultiModalRetriever):
+    """Find a user's concepts in an image (and by name in a question).
+
+    Args:
+        store: The concept store.
+        detector: A :class:`YOLODetector`; ``"auto"`` builds one from the store's model
+            profile on first use; ``None`` searches the whole image only.
+        embedding: The image encoder; the store's by default.
+        user: The user whose concepts are searched (a :class:`RAPQuery` may name another).
+        top_k: Concepts returned from the image (the paper used 2).
+        per_crop_k: Concepts searched per crop before merging.
+        max_distance: Farthest match kept (squared L2 between unit vectors).
+        max_mentions: Concepts returned because the question names them (besides ``top_k``).
+        whole_image: Also search the whole image (always done when nothing is detected).
+        callback_manager: LlamaIndex callbacks.
+        verbose: Log each retrieval.
+    """
+
+    def __init__(
+        self,
+        store: ConceptStore,
+        *,
+        detector: YOLODetector | Literal["auto"] | None = "auto",
+        embedding: OpenCLIPEmbedding | None = None,
+        user: str | None = None,
+        top_k: int = 2,
+        per_crop_k: int = 2,
+        max_distance: float | None = DEFAULT_MAX_DISTANCE,
+        max_mentions: int = 3,
+        whole_image: bool = True,
+        callback_manager: CallbackManager | None = None,
+        verbose: bool = False,
+    ) -> None:
+        super().__init__(callback_manager=callback_manager, verbose=verbose)
+        if top_k < 0 or per_crop_k < 1 or max_mentions < 0:
+            raise InvalidInputError(
+                f"need top_k >= 0, per_crop_k >= 1, max_mentions >= 0; got {top_k}, "
+                f"{per_crop_k}, {max_mentions}"
+            )
+        self.store = store
+        self.user = store.user if user is None else user
+        self.top_k = top_k
+        self.per_crop_k = per_crop_k
+        self.max_distance = max_distance
+        self.max_mentions = max_mentions
+        self.whole_image = whole_image
+        self._detector = detector
+        self._embedding = embedding
+        self.last_timings: dict[str, float] = {}
+
+    @property
+    def detector(self) -> YOLODetector | None:
+        """The detector (built from the store's profile when ``"auto"``)."""
+        if self._detector == "auto":
+            from llama_index_rap.models.specs import get_profile
+
+            self._detector = YOLODetector(get_profile(self.store.models).detector)
+        return self._detector
+
+    @property
+    def embedding(self) -> OpenCLIPEmbedding:
+        """The image encoder."""
+        return self._embedding or self.store.embedding
+
+    # LlamaIndex hooks ---------------------------------------------------------------------
+
+    def _retrieve(self, query_bundle: QueryBundle) -> list[NodeWithScore]:
+        image = query_image(query_bundle, self.store.limits.images)
+        user = getattr(query_bundle, "user", None) or self.user
+        boxes = [Box.of(b) for b in getattr(query_bundle, "boxes", ())]
+        return self._find(query_bundle.query_str, image.image if image else None, boxes, user)
+
+    async def _aretrieve(self, query_bundle: QueryBundle) -> list[NodeWithScore]:
+        return await asyncio.to_thread(self._retrieve, query_bundle)
+
+    # MultiModalRetriever declares the public image methods abstract again; they keep
+    # BaseImageRetriever's behaviour (a str is a query text or an image path).
+
+    def text_to_image_retrieve(self, str_or_query_bundle: QueryType) -> list[NodeWithScore]:
+        """Concepts named in the text first, then those whose images match it."""
+        return BaseImageRetriever.text_to_image_retrieve(self, str_or_query_bundle)
+
+    def image_to_image_retrieve(self, str_or_query_bundle: QueryType) -> list[NodeWithScore]:
+        """Concepts in an image (a path, or a :class:`RAPQuery` with any image)."""
+        return BaseImageRetriever.image_to_image_retrieve(self, str_or_query_bundle)
+
+    async def atext_to_image_retrieve(self, str_or_query_bundle: QueryType) -> list[NodeWithScore]:
+        """Async :meth:`text_to_image_retrieve`."""
+        return await BaseImageRetriever.atext_to_image_retrieve(self, str_or_query_bundle)
+
+    async def aimage_to_image_retrieve(self, str_or_query_bundle: QueryType) -> list[NodeWithScore]:
+        """Async :meth:`image_to_image_retrieve`."""
+        return await BaseImageRetriever.aimage_to_image_retrieve(self, str_or_query_bundle)
+
+    def text_retrieve(self, str_or_query_bundle: QueryType) -> list[NodeWithScore]:
+        """Concepts named in the text, then concepts whose images match it (text tower)."""
+        return self.text_to_image_retrieve(str_or_query_bundle)
+
+    async def atext_retrieve(self, str_or_query_bundle: QueryType) -> list[NodeWithScore]:
+        """Async :meth:`text_retrieve`."""
+        return await self.atext_to_image_retrieve(str_or_query_bundle)
+
+    def _text_to_image_retrieve(self, query_bundle: QueryBundle) -> list[NodeWithScore]:
+        user = getattr(query_bundle, "user", None) or self.user
+        text = query_bundle.query_str
+        named = self._mentions(text, user)
+        matches = list(named)
+        if text.strip() and self.top_k:
+            vector = self.embedding.embed_texts([text])
+            hits = self.store.search(vector, k=self.top_k + len(named), user=user)[0]
+            seen = {m.concept_id for m in named}
+            matches += [
+                Match(h.concept_id, "text", h.distance, h.row_id)
+                for h in hits
+                if h.concept_id not in seen
+            ][: self.top_k]
+        return self._nodes(matches, user)
+
+    async def _atext_to_image_retrieve(self, query_bundle: QueryBundle) -> list[NodeWithScore]:
+        return await asyncio.to_thread(self._text_to_image_retrieve, query_bundle)
+
+    def _image_to_image_retrieve(self, query_bundle: QueryBundle) -> list[NodeWithScore]:
+        return self._retrieve(query_bundle)
+
+    async def _aimage_to_image_retrieve(self, query_bundle: QueryBundle) -> list[NodeWithScore]:
+        return await self._aretrieve(query_bundle)
+
+    # the work -----------------------------------------------------------------------------
+
+    def _mentions(self, text: str, user: str) -> list[Match]:
+        if not text.strip() or not self.max_mentions:
+            return []
+        named = find_mentions(text, self.store.list(user=user))[: self.max_mentions]
+        return [Match(c.concept_id, "name", 0.0) for c in named]
+
+    def crops(
+        self, image: Image.Image, boxes: Sequence[Box], user: str
+    ) -> list[tuple[Box | None, Image.Image]]:
+        """The regions to search: given boxes, detections, and the whole image (``None``)."""
+        regions: list[Box | None] = [Box.clipped_to(b, image.width, image.height) for b in boxes]
+        if self.detector is not None:
+            categories = {c.category for c in self.store.list(user=user) if c.category}
+            regions += self.detector.detect(image, sorted(categories))
+        regions = [b for b in regions if b is None or (b.width >= 1 and b.height >= 1)]
+        if self.whole_image or not regions:
+            regions.append(None)
+        return [(b, image if b is None else image.crop(b.as_tuple())) for b in regions]
+
+    def _find(
+        self, question: str, image: Image.Image | None, boxes: list[Box], user: str
+    ) -> list[NodeWithScore]:
+        timings: dict[str, float] = {}
+        start = time.perf_counter()
+        named = self._mentions(question, user)
+        matches: list[Match] = list(named)
+        if image is not None and self.top_k and self.store.count(user=user):
+            crops = self.crops(image, boxes, user)
+            timings["detect"] = time.perf_counter() - start
+            tick = time.perf_counter()
+            vectors = self.embedding.embed_images([c for _, c in crops], batch_size=len(crops))
+            timings["encode"] = time.perf_counter() - tick
+            tick = time.perf_counter()
+            hits = self.store.search(
+                vectors, k=self.per_crop_k, user=user, max_distance=self.max_distance
+            )
+            timings["search"] = time.perf_counter() - tick
+            matches += self._merge(hits, crops, {m.concept_id for m in named})
+        nodes = self._nodes(matches, user)
+        timings["total"] = time.perf_counter() - start
+        self.last_timings = timings
+        if self._verbose:
+            logger.info(
+                "retrieved %s in %.3fs", [n.node.metadata["name"] for n in nodes], timings["total"]
+            )
+        return nodes
+
+    def _merge(
+        self,
+        hits: list[list[Any]],
+        crops: list[tuple[Box | None, Image.Image]],
+        exclude: set[str],
+    ) -> list[Match]:
+        best: dict[str, Match] = {}
+        for crop_index, crop_hits in enumerate(hits):
+            box = crops[crop_index][0]
+            for hit in crop_hits:
+                if hit.concept_id in exclude:
+                    continue
+                old = best.get(hit.concept_id)
+                if old is None or hit.distance < old.distance:
+                    reason: Reason = "whole-image" if box is None else "detection"
+                    best[hit.concept_id] = Match(
+                        hit.concept_id, reason, hit.distance, hit.row_id, crop_index, box
+                    )
+        ranked = sorted(best.values(), key=lambda m: m.distance)
+        return ranked[: self.top_k]
+
+    def _nodes(self, matches: list[Match], user: str) -> list[NodeWithScore]:
+        found: dict[str, Concept] = self.store.by_ids([m.concept_id for m in matches], user=user)
+        return [concept_node(found[m.concept_id], m) for m in matches if m.concept_id in found]
