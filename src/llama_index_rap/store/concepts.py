@@ -24,6 +24,7 @@ from llama_index_rap.errors import (
     LimitExceededError,
 )
 from llama_index_rap.images import ImageInput
+from llama_index_rap.store.ann import AnnSettings, ann_search, build_index, has_index
 from llama_index_rap.store.exact import COLUMNS, UserVectorCache, UserVectors
 from llama_index_rap.store.schema import (
     META_COLUMNS,
@@ -92,6 +93,7 @@ class ConceptStore:
         table: Table name.
         limits: Bounds on names, descriptions, images and counts.
         storage_options: Passed to LanceDB (object-store credentials, endpoint).
+        ann: When to index the table and search large users approximately.
     """
 
     def __init__(
@@ -104,6 +106,7 @@ class ConceptStore:
         table: str = DEFAULT_TABLE,
         limits: StoreLimits | None = None,
         storage_options: dict[str, str] | None = None,
+        ann: AnnSettings | None = None,
     ) -> None:
         self.uri = str(uri) if uri is not None else default_uri()
         self.limits = limits or StoreLimits()
@@ -111,7 +114,9 @@ class ConceptStore:
         self.table = ConceptTable(self.uri, table, storage_options)
         self._embedding = embedding
         self.models = models
+        self.ann = ann or AnnSettings()
         self._vectors = UserVectorCache()
+        self._sizes: dict[tuple[str, int], int] = {}
 
     def __repr__(self) -> str:
         return f"ConceptStore(uri={self.uri!r}, user={self.user!r})"
@@ -235,16 +240,31 @@ class ConceptStore:
         queries = np.atleast_2d(np.asarray(vectors, dtype=np.float32))
         if k < 1:
             raise InvalidInputError(f"k must be at least 1, got {k}")
-        found = self._user_vectors(user_key(self._user(user)))
-        if found is None:
+        table = self.table.open()
+        if table is None:
             return [[] for _ in range(len(queries))]
-        if queries.shape[1] != found.dim:
+        if queries.shape[1] != self.dim:
             raise EncoderMismatchError(
                 f"query vectors have {queries.shape[1]} dimensions but the store's encoder "
-                f"({self.encoder_id}) has {found.dim}"
+                f"({self.encoder_id}) has {self.dim}"
             )
         queries = queries / np.maximum(np.linalg.norm(queries, axis=1, keepdims=True), 1e-12)
+        ukey = user_key(self._user(user))
+        if self._user_rows(ukey) > self.ann.threshold and has_index(table):
+            return ann_search(table, queries, eq("user_key", ukey), ukey, k, max_distance, self.ann)
+        found = self._user_vectors(ukey)
+        if found is None:
+            return [[] for _ in range(len(queries))]
         return found.search(queries, k, max_distance)
+
+    def _user_rows(self, ukey: str) -> int:
+        """How many rows (images) the user has, cached per table version."""
+        key = (ukey, self.table.version)
+        if key not in self._sizes:
+            table = self.table.open()
+            self._sizes = {k: v for k, v in self._sizes.items() if k[1] == key[1]}
+            self._sizes[key] = 0 if table is None else table.count_rows(eq("user_key", ukey))
+        return self._sizes[key]
 
     def _user_vectors(self, ukey: str) -> UserVectors | None:
         version = self.table.version
@@ -302,6 +322,7 @@ class ConceptStore:
         user: str | None = None,
         on_conflict: OnConflict = "error",
         progress: Callable[[int], None] | None = None,
+        vectors: Sequence[KnownVectors] | None = None,
     ) -> builtins.list[Concept]:
         """Remember many concepts, checking all of them before anything is written.
 
@@ -315,13 +336,18 @@ class ConceptStore:
                 (raise before writing anything), ``"skip"`` (keep the stored one) or
                 ``"replace"``. Identical content is never written twice.
             progress: Called with the number of concepts finished after each batch.
+            vectors: Per concept, per image, a vector made by this store's encoder to use
+                instead of encoding the image (``None`` entries are encoded).
 
         Returns:
             The stored concepts, in the order given.
         """
         uid = self._user(user)
         checked = [check_concept(item, self.limits) for item in items]
-        return self._store_checked(uid, checked, [None] * len(checked), on_conflict, progress)
+        known = list(vectors) if vectors is not None else [None] * len(checked)
+        if len(known) != len(checked):
+            raise InvalidInputError(f"{len(known)} vector lists for {len(checked)} concepts")
+        return self._store_checked(uid, checked, known, on_conflict, progress)
 
     def update(
         self,
@@ -409,8 +435,20 @@ class ConceptStore:
         return concept
 
     def optimize(self) -> None:
-        """Compact small data files and bring indexes up to date (history is kept)."""
+        """Compact data files and rebuild the vector index once past ``ann.threshold`` rows.
+
+        History is kept (``restore`` still works); the index is rebuilt from all rows.
+        """
         self.table.optimize()
+        self._index_if_large(rebuild=True)
+
+    def _index_if_large(self, rebuild: bool = False) -> None:
+        table = self.table.open()
+        if table is None or table.count_rows() < self.ann.threshold:
+            return
+        if rebuild or not has_index(table):
+            with self.table.lock():
+                build_index(table, self.dim or 0)
 
     def versions(self) -> builtins.list[StoreVersion]:
         """Committed versions of the table (every user's changes), oldest first."""
@@ -525,6 +563,8 @@ class ConceptStore:
             done += len(chunk)
             if progress:
                 progress(done)
+        if todo:
+            self._index_if_large()
         return [results[c.name_key_text] for c in checked]
 
     def _existing(self, ukey: str) -> dict[str, builtins.list[dict[str, Any]]]:
