@@ -10,8 +10,8 @@ from typing import Any
 
 import click
 
+from llama_index_rap.cli import retrieve_commands, store_commands
 from llama_index_rap.cli.context import CliState, RapGroup
-from llama_index_rap.cli.store_commands import register
 
 
 @click.group(cls=RapGroup, context_settings={"help_option_names": ["-h", "--help"]})
@@ -56,7 +56,8 @@ def main(
     ctx.obj = CliState(db=db, user=user, models=models, clip=clip)
 
 
-register(main)
+store_commands.register(main)
+retrieve_commands.register(main)
 
 
 def run(args: list[str] | None = None) -> Any:

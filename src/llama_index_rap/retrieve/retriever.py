@@ -13,6 +13,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
 from llama_index.core.base.base_multi_modal_retriever import MultiModalRetriever
@@ -26,7 +27,7 @@ from llama_index_rap.errors import InvalidInputError
 from llama_index_rap.retrieve.mentions import find_mentions
 from llama_index_rap.retrieve.nodes import Match, Reason, concept_node
 from llama_index_rap.retrieve.query import query_image
-from llama_index_rap.store.schema import Concept
+from llama_index_rap.store.schema import Concept, SearchHit
 
 if TYPE_CHECKING:
     from PIL import Image
@@ -42,6 +43,34 @@ DEFAULT_MAX_DISTANCE = 0.8
 Chosen from what CLIP ViT-L/14 image-to-image cosines usually are (the same object in two
 photos above 0.7, unrelated photos below 0.5); it could not be measured here (no weights
 offline): measure it on your data with ``rap eval retrieval`` and set ``max_distance``."""
+
+
+@dataclass(frozen=True)
+class CropResult:
+    """One region that was searched and what it matched.
+
+    Args:
+        box: The region (``None``: the whole image).
+        hits: Concepts within ``max_distance``, nearest first.
+    """
+
+    box: Box | None
+    hits: list[SearchHit]
+
+
+@dataclass(frozen=True)
+class RetrievalReport:
+    """What a retrieval found and how.
+
+    Args:
+        nodes: The retrieved concepts, as :meth:`RAPRetriever.retrieve` returns them.
+        crops: Every region searched, with its hits.
+        timings: Seconds per stage (``detect``, ``encode``, ``search``, ``total``).
+    """
+
+    nodes: list[NodeWithScore]
+    crops: list[CropResult]
+    timings: dict[str, float] = field(default_factory=dict)
 
 
 class RAPRetriever(MultiModalRetriever):
@@ -92,7 +121,6 @@ class RAPRetriever(MultiModalRetriever):
         self.whole_image = whole_image
         self._detector = detector
         self._embedding = embedding
-        self.last_timings: dict[str, float] = {}
 
     @property
     def detector(self) -> YOLODetector | None:
@@ -111,10 +139,7 @@ class RAPRetriever(MultiModalRetriever):
     # LlamaIndex hooks ---------------------------------------------------------------------
 
     def _retrieve(self, query_bundle: QueryBundle) -> list[NodeWithScore]:
-        image = query_image(query_bundle, self.store.limits.images)
-        user = getattr(query_bundle, "user", None) or self.user
-        boxes = [Box.of(b) for b in getattr(query_bundle, "boxes", ())]
-        return self._find(query_bundle.query_str, image.image if image else None, boxes, user)
+        return self.report(query_bundle).nodes
 
     async def _aretrieve(self, query_bundle: QueryBundle) -> list[NodeWithScore]:
         return await asyncio.to_thread(self._retrieve, query_bundle)
@@ -192,13 +217,26 @@ class RAPRetriever(MultiModalRetriever):
             regions.append(None)
         return [(b, image if b is None else image.crop(b.as_tuple())) for b in regions]
 
+    def report(self, query: QueryType) -> RetrievalReport:
+        """Retrieve and also return every crop searched, its hits and the stage timings.
+
+        The same work as :meth:`retrieve`, without LlamaIndex's events; for pictures, the
+        CLI and debugging.
+        """
+        bundle = QueryBundle(query) if isinstance(query, str) else query
+        image = query_image(bundle, self.store.limits.images)
+        user = getattr(bundle, "user", None) or self.user
+        boxes = [Box.of(b) for b in getattr(bundle, "boxes", ())]
+        return self._find(bundle.query_str, image.image if image else None, boxes, user)
+
     def _find(
         self, question: str, image: Image.Image | None, boxes: list[Box], user: str
-    ) -> list[NodeWithScore]:
+    ) -> RetrievalReport:
         timings: dict[str, float] = {}
         start = time.perf_counter()
         named = self._mentions(question, user)
         matches: list[Match] = list(named)
+        searched: list[CropResult] = []
         if image is not None and self.top_k and self.store.count(user=user):
             crops = self.crops(image, boxes, user)
             timings["detect"] = time.perf_counter() - start
@@ -211,14 +249,13 @@ class RAPRetriever(MultiModalRetriever):
             )
             timings["search"] = time.perf_counter() - tick
             matches += self._merge(hits, crops, {m.concept_id for m in named})
+            searched = [CropResult(box, found) for (box, _), found in zip(crops, hits, strict=True)]
         nodes = self._nodes(matches, user)
         timings["total"] = time.perf_counter() - start
-        self.last_timings = timings
         if self._verbose:
-            logger.info(
-                "retrieved %s in %.3fs", [n.node.metadata["name"] for n in nodes], timings["total"]
-            )
-        return nodes
+            names = [n.node.metadata["name"] for n in nodes]
+            logger.info("retrieved %s in %.3fs", names, timings["total"])
+        return RetrievalReport(nodes, searched, timings)
 
     def _merge(
         self,

@@ -1,0 +1,107 @@
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+from PIL import Image
+
+from llama_index_rap.cli import main
+from llama_index_rap.detect import Box
+from llama_index_rap.retrieve.picture import annotate
+from llama_index_rap.retrieve.retriever import CropResult, RetrievalReport
+from llama_index_rap.store.schema import SearchHit
+from tests.imagegen import photo, save
+from tests.scenes import scene
+
+BO_BOX = (20, 30, 170, 140)
+
+
+@pytest.fixture
+def rap(tmp_path: Path):
+    runner = CliRunner()
+    db = str(tmp_path / "db")
+
+    def invoke(*args: str):
+        return runner.invoke(main, ["--db", db, "--user", "alice", "--models", "tiny", *args])
+
+    return invoke
+
+
+def test_retrieve_prints_json_and_writes_the_picture(rap, tmp_path: Path) -> None:
+    assert (
+        rap("remember", "Bo", str(save(photo(1), tmp_path / "bo.png")), "-d", "Dog.").exit_code == 0
+    )
+    assert (
+        rap("remember", "Mam", str(save(photo(2), tmp_path / "m.png")), "-d", "Mum.").exit_code == 0
+    )
+    query = save(scene([(photo(1), BO_BOX)]), tmp_path / "scene.png")
+    out = tmp_path / "shown.png"
+    result = rap(
+        "retrieve",
+        str(query),
+        "--question",
+        "and <mam>?",
+        "--box",
+        "20,30,170,140",
+        "--box",
+        "300,200,400,300",
+        "--no-detector",
+        "--max-distance",
+        "0.02",
+        "--json",
+        "--show",
+        str(out),
+    )
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.output[: result.output.rindex("}") + 1])
+    assert [(c["name"], c["reason"]) for c in data["concepts"]] == [
+        ("Mam", "name"),
+        ("Bo", "detection"),
+    ]
+    assert data["concepts"][1]["box"] == list(BO_BOX)
+    assert set(data["timings"]) >= {"encode", "search", "total"}
+    drawn = np.asarray(Image.open(out).convert("RGB"), dtype=int)
+    original = np.asarray(Image.open(query).convert("RGB"), dtype=int)
+    changed = np.abs(drawn - original).sum(axis=2) > 0
+    assert changed[30, 20:170].any() and changed[200:300, 300].any()  # both frames drawn
+    assert not changed[200:300, 200:280].any()  # untouched away from the boxes and labels
+    plain = rap("retrieve", str(query), "--box", "20,30,170,140", "--max-distance", "0.02")
+    assert (
+        "Bo: distance" in plain.output
+        and "found by detection at [20, 30, 170, 140]" in plain.output
+    )
+    whole = rap("retrieve", str(query), "--no-detector", "--max-distance", "0.02")
+    assert "no known concept in this image" in whole.output  # Bo is too small in the scene
+
+
+def test_retrieve_errors_are_one_line(rap, tmp_path: Path) -> None:
+    bad = tmp_path / "bad.png"
+    bad.write_bytes(b"nope")
+    result = rap("retrieve", str(bad), "--no-detector")
+    assert result.exit_code != 0 and "not an image" in result.output
+    result = rap("retrieve", str(bad), "--box", "1,2,3")
+    assert result.exit_code != 0 and "x0,y0,x1,y1" in result.output
+
+
+def test_annotate_labels_matches_and_dims_unknowns() -> None:
+    from llama_index.core.schema import ImageNode, NodeWithScore
+
+    image = Image.new("RGB", (300, 200), (255, 255, 255))
+    node = NodeWithScore(node=ImageNode(text="x", metadata={"concept_id": "c1"}), score=0.9)
+    report = RetrievalReport(
+        nodes=[node],
+        crops=[
+            CropResult(Box(10, 10, 100, 100, label="dog"), [SearchHit(0, "c1", "Bo", "r", 0.01)]),
+            CropResult(Box(150, 50, 250, 150, label="cat"), []),
+            CropResult(None, []),
+        ],
+    )
+    out = np.asarray(annotate(image, report, note="random weights"), dtype=int)
+    matched = out[10, 40]  # on the top edge of the matched box
+    unknown = out[100, 150]  # on the left edge of the unknown box
+    assert tuple(matched) != (255, 255, 255) and tuple(unknown) != (255, 255, 255)
+    assert matched.std() > unknown.std()  # colour for a match, grey for an unknown
+    assert (out[180:, :] != 255).any()  # the note is written at the bottom
