@@ -10,6 +10,6 @@ YOLO_CONFIG_DIR=$(mktemp -d)
 RAP_CACHE=$(mktemp -d)
 export YOLO_CONFIG_DIR RAP_CACHE
 trap 'rm -rf "$YOLO_CONFIG_DIR" "$RAP_CACHE"' EXIT
-echo "== ruff" && .venv/bin/ruff check src tests examples && .venv/bin/ruff format --check src tests examples
+echo "== ruff" && .venv/bin/ruff check src tests examples benchmarks && .venv/bin/ruff format --check src tests examples benchmarks
 echo "== mypy" && .venv/bin/mypy
 echo "== pytest" && .venv/bin/python -m pytest "$@"

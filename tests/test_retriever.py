@@ -209,7 +209,7 @@ def test_yolo_world_path_uses_the_store_categories(filled: ConceptStore) -> None
     assert model.model.model[-1].nc == 4
     assert 1 <= len(nodes) <= 4
     assert {n.node.metadata["reason"] for n in nodes} <= {"detection", "whole-image"}
-    crops = r.crops(image, [], "alice")
+    crops = r.crops(image, [], [c.category or "" for c in filled.list()])
     assert crops[-1][0] is None  # the whole image is searched too
     detected = [box for box, _ in crops if box is not None]
     assert detected and {b.label for b in detected} <= {"dog", "mug", "person", "plush toy"}

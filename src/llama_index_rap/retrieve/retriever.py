@@ -174,7 +174,7 @@ class RAPRetriever(MultiModalRetriever):
     def _text_to_image_retrieve(self, query_bundle: QueryBundle) -> list[NodeWithScore]:
         user = getattr(query_bundle, "user", None) or self.user
         text = query_bundle.query_str
-        named = self._mentions(text, user)
+        named = self._mentions(text, self.store.list(user=user))
         matches = list(named)
         if text.strip() and self.top_k:
             vector = self.embedding.embed_texts([text])
@@ -198,20 +198,25 @@ class RAPRetriever(MultiModalRetriever):
 
     # the work -----------------------------------------------------------------------------
 
-    def _mentions(self, text: str, user: str) -> list[Match]:
+    def _mentions(self, text: str, concepts: Sequence[Concept]) -> list[Match]:
         if not text.strip() or not self.max_mentions:
             return []
-        named = find_mentions(text, self.store.list(user=user))[: self.max_mentions]
+        named = find_mentions(text, concepts)[: self.max_mentions]
         return [Match(c.concept_id, "name", 0.0) for c in named]
 
     def crops(
-        self, image: Image.Image, boxes: Sequence[Box], user: str
+        self, image: Image.Image, boxes: Sequence[Box], categories: Sequence[str] = ()
     ) -> list[tuple[Box | None, Image.Image]]:
-        """The regions to search: given boxes, detections, and the whole image (``None``)."""
+        """The regions to search: given boxes, detections, and the whole image (``None``).
+
+        Args:
+            image: The query image.
+            boxes: Regions given by the caller.
+            categories: What YOLO-World should look for (the user's concept categories).
+        """
         regions: list[Box | None] = [Box.clipped_to(b, image.width, image.height) for b in boxes]
         if self.detector is not None:
-            categories = {c.category for c in self.store.list(user=user) if c.category}
-            regions += self.detector.detect(image, sorted(categories))
+            regions += self.detector.detect(image, sorted(set(categories)))
         regions = [b for b in regions if b is None or (b.width >= 1 and b.height >= 1)]
         if self.whole_image or not regions:
             regions.append(None)
@@ -234,11 +239,13 @@ class RAPRetriever(MultiModalRetriever):
     ) -> RetrievalReport:
         timings: dict[str, float] = {}
         start = time.perf_counter()
-        named = self._mentions(question, user)
+        concepts = self.store.list(user=user)
+        named = self._mentions(question, concepts)
         matches: list[Match] = list(named)
         searched: list[CropResult] = []
-        if image is not None and self.top_k and self.store.count(user=user):
-            crops = self.crops(image, boxes, user)
+        if image is not None and self.top_k and concepts:
+            categories = [c.category for c in concepts if c.category]
+            crops = self.crops(image, boxes, categories)
             timings["detect"] = time.perf_counter() - start
             tick = time.perf_counter()
             vectors = self.embedding.embed_images([c for _, c in crops], batch_size=len(crops))
