@@ -38,7 +38,7 @@ class AnnSettings:
         rows_per_concept: Rows fetched per concept wanted (concepts with several images).
     """
 
-    threshold: int = 50_000
+    threshold: int = 100_000
     nprobes: int | None = None
     refine_factor: int = 10
     rows_per_concept: int = 4
