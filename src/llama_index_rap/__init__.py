@@ -25,10 +25,26 @@ _EXPORTS = {
     "VLMSpec": "llama_index_rap.models.specs",
     "get_profile": "llama_index_rap.models.specs",
     "ImageLimits": "llama_index_rap.images",
+    "YOLODetector": "llama_index_rap.detect",
+    "RAPRetriever": "llama_index_rap.retrieve",
+    "RAPQuery": "llama_index_rap.retrieve",
+    "ConceptContextPostprocessor": "llama_index_rap.format",
+    "HuggingFaceVLM": "llama_index_rap.generate",
+    "LegacyMultiModalAdapter": "llama_index_rap.generate",
+    "RAPQueryEngine": "llama_index_rap.engine",
+    "RAPChatEngine": "llama_index_rap.engine",
 }
 
 __all__ = [
     "Concept",
+    "ConceptContextPostprocessor",
+    "HuggingFaceVLM",
+    "LegacyMultiModalAdapter",
+    "RAPChatEngine",
+    "RAPQuery",
+    "RAPQueryEngine",
+    "RAPRetriever",
+    "YOLODetector",
     "ConceptInput",
     "ConceptStore",
     "ClipSpec",
@@ -44,7 +60,11 @@ __all__ = [
 ]
 
 if TYPE_CHECKING:
+    from llama_index_rap.detect import YOLODetector
     from llama_index_rap.encode import OpenCLIPEmbedding
+    from llama_index_rap.engine import RAPChatEngine, RAPQueryEngine
+    from llama_index_rap.format import ConceptContextPostprocessor
+    from llama_index_rap.generate import HuggingFaceVLM, LegacyMultiModalAdapter
     from llama_index_rap.images import ImageLimits
     from llama_index_rap.models.specs import (
         ClipSpec,
@@ -53,6 +73,7 @@ if TYPE_CHECKING:
         VLMSpec,
         get_profile,
     )
+    from llama_index_rap.retrieve import RAPQuery, RAPRetriever
     from llama_index_rap.store import Concept, ConceptInput, ConceptStore, SearchHit, StoreLimits
 
 

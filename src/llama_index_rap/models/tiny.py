@@ -18,7 +18,7 @@ import tempfile
 from pathlib import Path
 
 CONFIG_DIR = Path(__file__).parent / "configs"
-TINY_VLM_VERSION = 1
+TINY_VLM_VERSION = 2
 RANDOM_WEIGHTS_NOTE = "random weights (tiny profile): the output is meaningless"
 
 SPECIAL_TOKENS = [
@@ -139,6 +139,9 @@ def build_tiny_vlm(out: Path, seed: int = 0) -> None:
             "eos_token_id": ids["<|im_end|>"],
             "pad_token_id": ids["<|endoftext|>"],
             "tie_word_embeddings": True,
+            # wide random weights, so greedy decoding says varied (meaningless) words
+            # instead of repeating one token
+            "initializer_range": 1.0,
         },
         vision_config={
             "depth": 2,

@@ -28,11 +28,16 @@ class RAPQuery(QueryBundle):
         image: The picture, when not given as ``image_path``.
         boxes: Regions the caller says to look at, ``(x0, y0, x1, y1)`` in pixels.
         user: Whose concepts to search (the retriever's user when ``None``).
+        task: For :class:`~llama_index_rap.engine.RAPQueryEngine`: ``"ask"``, ``"caption"``
+            or ``"recognize"``.
+        name: The concept to recognise (``task="recognize"``).
     """
 
     image: Any = None
     boxes: Sequence[Box | Sequence[float]] = field(default_factory=tuple)
     user: str | None = None
+    task: str = "ask"
+    name: str | None = None
 
 
 def query_image(bundle: QueryBundle, limits: ImageLimits | None = None) -> LoadedImage | None:

@@ -1,0 +1,189 @@
+"""RAPChatEngine: a personalized conversation about an image, over many turns.
+
+The reference retrieved on the first turn only. Here the engine keeps the concepts found so
+far and retrieves again when a turn brings a new image or names a concept it has not shown
+yet; the new concepts' pairs go into that turn's message, numbered after the earlier ones.
+The conversation (images included) lives in a LlamaIndex chat memory.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+from threading import Thread
+
+from llama_index.core.base.llms.types import ChatMessage, ContentBlock, MessageRole, TextBlock
+from llama_index.core.chat_engine.types import (
+    AgentChatResponse,
+    BaseChatEngine,
+    StreamingAgentChatResponse,
+)
+from llama_index.core.llms import LLM
+from llama_index.core.memory import ChatMemoryBuffer
+from llama_index.core.postprocessor.types import BaseNodePostprocessor
+from llama_index.core.schema import NodeWithScore
+
+from llama_index_rap.engine.query_engine import default_llm
+from llama_index_rap.engine.tasks import model_image_bytes
+from llama_index_rap.format.messages import DEFAULT_SYSTEM_PROMPT, concept_blocks, image_block
+from llama_index_rap.format.postprocessor import INDEX_KEY, ConceptContextPostprocessor
+from llama_index_rap.images import ImageInput, load_image
+from llama_index_rap.retrieve.query import RAPQuery
+from llama_index_rap.retrieve.retriever import RAPRetriever
+
+
+class RAPChatEngine(BaseChatEngine):
+    """Chat about an image with the user's concepts in mind.
+
+    Args:
+        retriever: Finds the user's concepts.
+        llm: Any LlamaIndex LLM that accepts image blocks; the profile's VLM by default.
+        image: The image the conversation starts about (a later turn may bring another).
+        postprocessors: Applied to newly retrieved nodes; by default a
+            :class:`ConceptContextPostprocessor`.
+        system_prompt: The line saying the listed people and objects are the user's own.
+        memory: The chat memory; a ``ChatMemoryBuffer`` by default.
+    """
+
+    def __init__(
+        self,
+        retriever: RAPRetriever,
+        llm: LLM | None = None,
+        *,
+        image: ImageInput | None = None,
+        postprocessors: Sequence[BaseNodePostprocessor] | None = None,
+        system_prompt: str = DEFAULT_SYSTEM_PROMPT,
+        memory: ChatMemoryBuffer | None = None,
+    ) -> None:
+        self.retriever = retriever
+        self.llm = llm if llm is not None else default_llm(retriever)
+        self.postprocessors = (
+            list(postprocessors) if postprocessors is not None else [ConceptContextPostprocessor()]
+        )
+        self.system_prompt = system_prompt
+        self.memory = memory or ChatMemoryBuffer.from_defaults(token_limit=8192)
+        self.concepts: dict[str, NodeWithScore] = {}
+        self._pending_image: bytes | None = None
+        if image is not None:
+            self.set_image(image)
+
+    def set_image(self, image: ImageInput) -> None:
+        """The image the next turn is about (it is sent with that turn)."""
+        self._pending_image = model_image_bytes(
+            load_image(image, self.retriever.store.limits.images)
+        )
+
+    @property
+    def chat_history(self) -> list[ChatMessage]:
+        """The conversation so far."""
+        return list(self.memory.get_all())
+
+    def reset(self) -> None:
+        """Forget the conversation, the concepts shown and the pending image."""
+        self.memory.reset()
+        self.concepts.clear()
+        self._pending_image = None
+
+    # one turn -----------------------------------------------------------------------------
+
+    def _turn(self, message: str, image: ImageInput | None) -> list[ChatMessage]:
+        """Retrieve what is new, add the user's message to memory, return the model input."""
+        if image is not None:
+            self.set_image(image)
+        picture, self._pending_image = self._pending_image, None
+        report = self.retriever.report(RAPQuery(message, image=picture))
+        fresh = [n for n in report.nodes if n.node.node_id not in self.concepts]
+        start = len(self.concepts)
+        for post in self.postprocessors:
+            if isinstance(post, ConceptContextPostprocessor):  # continue the numbering
+                post = post.model_copy(update={"start_index": start + 1})
+            fresh = post.postprocess_nodes(fresh, query_bundle=RAPQuery(message))
+        for n in fresh:
+            self.concepts[n.node.node_id] = n
+        blocks: list[ContentBlock] = []
+        if picture is not None:
+            blocks.append(image_block(picture))
+        if fresh:
+            blocks.append(TextBlock(text="\n[" if picture is not None else "["))
+            blocks.extend(concept_blocks(fresh, first_index=start + 1))
+            blocks.append(TextBlock(text="] "))
+        elif picture is not None:
+            blocks.append(TextBlock(text="\n"))
+        blocks.append(TextBlock(text=message))
+        self.memory.put(ChatMessage(role=MessageRole.USER, blocks=blocks))
+        prefix = [ChatMessage(role=MessageRole.SYSTEM, content=self.system_prompt)]
+        return prefix + list(self.memory.get())
+
+    def _response(self, text: str) -> AgentChatResponse:
+        self.memory.put(ChatMessage(role=MessageRole.ASSISTANT, content=text))
+        return AgentChatResponse(response=text, source_nodes=list(self.concepts.values()))
+
+    def chat(
+        self,
+        message: str,
+        chat_history: list[ChatMessage] | None = None,
+        image: ImageInput | None = None,
+    ) -> AgentChatResponse:
+        """Answer ``message``; ``image`` starts talking about a new picture."""
+        if chat_history is not None:
+            self.memory.set(chat_history)
+        messages = self._turn(message, image)
+        return self._response(self.llm.chat(messages).message.content or "")
+
+    def stream_chat(
+        self,
+        message: str,
+        chat_history: list[ChatMessage] | None = None,
+        image: ImageInput | None = None,
+    ) -> StreamingAgentChatResponse:
+        """Answer ``message`` token by token (``response.response_gen``)."""
+        if chat_history is not None:
+            self.memory.set(chat_history)
+        messages = self._turn(message, image)
+        response = StreamingAgentChatResponse(
+            chat_stream=self.llm.stream_chat(messages),
+            source_nodes=list(self.concepts.values()),
+        )
+        thread = Thread(target=response.write_response_to_history, args=(self.memory,))
+        response.write_response_to_history_thread = thread
+        thread.start()
+        return response
+
+    async def achat(
+        self,
+        message: str,
+        chat_history: list[ChatMessage] | None = None,
+        image: ImageInput | None = None,
+    ) -> AgentChatResponse:
+        """Async :meth:`chat` (retrieval in a worker thread)."""
+        if chat_history is not None:
+            self.memory.set(chat_history)
+        messages = await asyncio.to_thread(self._turn, message, image)
+        answer = await self.llm.achat(messages)
+        return self._response(answer.message.content or "")
+
+    async def astream_chat(
+        self,
+        message: str,
+        chat_history: list[ChatMessage] | None = None,
+        image: ImageInput | None = None,
+    ) -> StreamingAgentChatResponse:
+        """Async :meth:`stream_chat` (``response.async_response_gen()``)."""
+        if chat_history is not None:
+            self.memory.set(chat_history)
+        messages = await asyncio.to_thread(self._turn, message, image)
+        response = StreamingAgentChatResponse(
+            achat_stream=await self.llm.astream_chat(messages),
+            source_nodes=list(self.concepts.values()),
+        )
+        response.awrite_response_to_history_task = asyncio.create_task(
+            response.awrite_response_to_history(self.memory)
+        )
+        return response
+
+    def shown(self) -> list[tuple[int, str]]:
+        """The concepts shown so far: (number, name)."""
+        return [
+            (int(n.node.metadata.get(INDEX_KEY, 0)), str(n.node.metadata.get("name")))
+            for n in self.concepts.values()
+        ]

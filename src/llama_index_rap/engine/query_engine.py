@@ -1,0 +1,214 @@
+"""RAPQueryEngine: an image and a question in, a personalized answer out.
+
+The query image and question go through the retriever and the postprocessors into one user
+message (query image, numbered concept pairs, question) with a system line saying the listed
+people and objects are the user's own. ``_query`` / ``_aquery`` are implemented (not a
+``CustomQueryEngine``) so the query's image survives and LlamaIndex's query events fire.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Generator, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from llama_index.core.base.base_query_engine import BaseQueryEngine
+from llama_index.core.base.response.schema import RESPONSE_TYPE, Response, StreamingResponse
+from llama_index.core.callbacks import CallbackManager
+from llama_index.core.llms import LLM
+from llama_index.core.postprocessor.types import BaseNodePostprocessor
+from llama_index.core.schema import NodeWithScore, QueryBundle
+
+from llama_index_rap.engine.tasks import (
+    CAPTION_INSTRUCTION,
+    RECOGNIZE_QUESTION,
+    model_image_bytes,
+    parse_yes_no,
+)
+from llama_index_rap.errors import InvalidInputError
+from llama_index_rap.format.messages import DEFAULT_SYSTEM_PROMPT, RapPrompt, build_prompt
+from llama_index_rap.format.postprocessor import ConceptContextPostprocessor
+from llama_index_rap.images import ImageInput
+from llama_index_rap.retrieve.query import RAPQuery, query_image
+from llama_index_rap.retrieve.retriever import RAPRetriever, RetrievalReport
+
+TASKS = ("ask", "caption", "recognize")
+
+
+def default_llm(retriever: RAPRetriever) -> LLM:
+    """The store profile's VLM as a :class:`HuggingFaceVLM` (loaded on first use)."""
+    from llama_index_rap.generate.hf_vlm import HuggingFaceVLM
+    from llama_index_rap.models.specs import get_profile
+
+    return HuggingFaceVLM.from_spec(get_profile(retriever.store.models).vlm)
+
+
+@dataclass
+class _Prepared:
+    prompt: RapPrompt
+    nodes: list[NodeWithScore]
+    metadata: dict[str, Any]
+
+
+class RAPQueryEngine(BaseQueryEngine):
+    """Personalized captions, answers and recognition for an image.
+
+    Args:
+        retriever: Finds the user's concepts.
+        llm: Any LlamaIndex LLM that accepts image blocks; the store profile's
+            :class:`~llama_index_rap.generate.HuggingFaceVLM` by default.
+        postprocessors: Applied to the retrieved nodes in order; by default one
+            :class:`ConceptContextPostprocessor`.
+        system_prompt: The line saying the listed people and objects are the user's own.
+        caption_instruction: The question of the ``caption`` task.
+        streaming: Return a ``StreamingResponse`` whose tokens arrive as generated.
+        callback_manager: LlamaIndex callbacks.
+    """
+
+    def __init__(
+        self,
+        retriever: RAPRetriever,
+        llm: LLM | None = None,
+        *,
+        postprocessors: Sequence[BaseNodePostprocessor] | None = None,
+        system_prompt: str = DEFAULT_SYSTEM_PROMPT,
+        caption_instruction: str = CAPTION_INSTRUCTION,
+        streaming: bool = False,
+        callback_manager: CallbackManager | None = None,
+    ) -> None:
+        super().__init__(callback_manager=callback_manager)
+        self.retriever = retriever
+        self.llm = llm if llm is not None else default_llm(retriever)
+        self.postprocessors = (
+            list(postprocessors) if postprocessors is not None else [ConceptContextPostprocessor()]
+        )
+        self.system_prompt = system_prompt
+        self.caption_instruction = caption_instruction
+        self.streaming = streaming
+
+    def _get_prompt_modules(self) -> dict[str, Any]:
+        return {}
+
+    # tasks --------------------------------------------------------------------------------
+
+    def ask(self, image: ImageInput | None, question: str, **kwargs: Any) -> RESPONSE_TYPE:
+        """Answer ``question`` about ``image`` (a path, bytes or PIL image)."""
+        return self.query(RAPQuery(question, image=image, task="ask", **kwargs))
+
+    def caption(self, image: ImageInput, **kwargs: Any) -> RESPONSE_TYPE:
+        """A personalized caption of ``image``."""
+        return self.query(RAPQuery("", image=image, task="caption", **kwargs))
+
+    def recognize(self, image: ImageInput, name: str, **kwargs: Any) -> RESPONSE_TYPE:
+        """Whether the concept ``name`` is in ``image``: yes or no, with the evidence.
+
+        ``metadata["recognized"]`` is the model's yes (``True``), no (``False``) or neither
+        (``None``); ``metadata["evidence"]`` says whether retrieval matched the concept in the
+        image, at what distance and where.
+        """
+        return self.query(RAPQuery("", image=image, task="recognize", name=name, **kwargs))
+
+    # LlamaIndex hooks ---------------------------------------------------------------------
+
+    def _query(self, query_bundle: QueryBundle) -> RESPONSE_TYPE:
+        prepared = self._prepare(query_bundle)
+        if self.streaming:
+            return self._stream(prepared)
+        start = time.perf_counter()
+        answer = self.llm.chat(prepared.prompt.messages).message.content or ""
+        prepared.metadata["timings"]["generate"] = time.perf_counter() - start
+        self._finish(prepared, answer)
+        return Response(response=answer, source_nodes=prepared.nodes, metadata=prepared.metadata)
+
+    async def _aquery(self, query_bundle: QueryBundle) -> RESPONSE_TYPE:
+        prepared = await asyncio.to_thread(self._prepare, query_bundle)
+        if self.streaming:
+            return await asyncio.to_thread(self._stream, prepared)
+        start = time.perf_counter()
+        answer = (await self.llm.achat(prepared.prompt.messages)).message.content or ""
+        prepared.metadata["timings"]["generate"] = time.perf_counter() - start
+        self._finish(prepared, answer)
+        return Response(response=answer, source_nodes=prepared.nodes, metadata=prepared.metadata)
+
+    # the work -----------------------------------------------------------------------------
+
+    def _prepare(self, bundle: QueryBundle) -> _Prepared:
+        task = getattr(bundle, "task", "ask")
+        if task not in TASKS:
+            raise InvalidInputError(f"unknown task {task!r}; use one of {', '.join(TASKS)}")
+        question = bundle.query_str
+        if task == "caption":
+            question = self.caption_instruction
+        elif task == "recognize":
+            question = RECOGNIZE_QUESTION.format(name=self._concept_name(bundle))
+        image = query_image(bundle, self.retriever.store.limits.images)
+        query = RAPQuery(
+            question,
+            image=image.data if image else None,
+            boxes=getattr(bundle, "boxes", ()),
+            user=getattr(bundle, "user", None),
+        )
+        report = self.retriever.report(query)
+        nodes = list(report.nodes)
+        for post in self.postprocessors:
+            nodes = post.postprocess_nodes(nodes, query_bundle=query)
+        prompt = build_prompt(
+            model_image_bytes(image) if image else None, nodes, question, self.system_prompt
+        )
+        metadata: dict[str, Any] = {
+            "task": task,
+            "question": question,
+            "prompt": prompt.text,
+            "concepts": [n.node.metadata.get("name") for n in nodes],
+            "boxes": [
+                {"name": n.node.metadata.get("name"), "box": n.node.metadata.get("box")}
+                for n in nodes
+            ],
+            "timings": dict(report.timings),
+        }
+        if task == "recognize":
+            metadata["evidence"] = _evidence(report, self._concept_name(bundle))
+        return _Prepared(prompt, nodes, metadata)
+
+    def _concept_name(self, bundle: QueryBundle) -> str:
+        name = getattr(bundle, "name", None) or ""
+        if not name.strip():
+            raise InvalidInputError("recognize needs the name of a concept (name=...)")
+        user = getattr(bundle, "user", None) or self.retriever.user
+        return self.retriever.store.get(name, user=user).name  # ConceptNotFoundError if unknown
+
+    def _finish(self, prepared: _Prepared, answer: str) -> None:
+        if prepared.metadata["task"] == "recognize":
+            prepared.metadata["recognized"] = parse_yes_no(answer)
+
+    def _stream(self, prepared: _Prepared) -> StreamingResponse:
+        start = time.perf_counter()
+        stream = self.llm.stream_chat(prepared.prompt.messages)
+
+        def tokens() -> Generator[str, None, None]:
+            text = ""
+            for chunk in stream:
+                text += chunk.delta or ""
+                yield chunk.delta or ""
+            prepared.metadata["timings"]["generate"] = time.perf_counter() - start
+            self._finish(prepared, text)
+
+        return StreamingResponse(
+            response_gen=tokens(), source_nodes=prepared.nodes, metadata=prepared.metadata
+        )
+
+
+def _evidence(report: RetrievalReport, name: str) -> dict[str, Any]:
+    """Whether retrieval matched ``name`` in the image itself (not only by name)."""
+    best: dict[str, Any] = {"found_in_image": False, "distance": None, "box": None}
+    for crop in report.crops:
+        for hit in crop.hits:
+            if hit.name == name and (best["distance"] is None or hit.distance < best["distance"]):
+                best = {
+                    "found_in_image": True,
+                    "distance": hit.distance,
+                    "box": list(crop.box.as_tuple()) if crop.box else None,
+                }
+    return best

@@ -1,0 +1,114 @@
+"""Building the one user message RAP's models read: query image, numbered pairs, question.
+
+    <query image>
+    [1.<concept image>
+     Name: <bo>, Info: <bo> is a Shiba Inu with a red collar.
+    2.<concept image>
+     Name: <mam>, Info: ...
+    ] What is <bo> doing?
+
+The message is a LlamaIndex ``ChatMessage`` whose ``TextBlock`` and ``ImageBlock`` s keep
+that order, so any LLM that accepts image blocks reads the same layout. A text rendering
+with ``<image>`` placeholders goes into the response metadata.
+"""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from llama_index.core.base.llms.types import (
+    ChatMessage,
+    ContentBlock,
+    ImageBlock,
+    MessageRole,
+    TextBlock,
+)
+from llama_index.core.schema import ImageNode, NodeWithScore
+
+from llama_index_rap.format.postprocessor import IMAGE_SLOT, PAIR_TEXT_KEY, RAP_PAIR_TEMPLATE
+
+DEFAULT_SYSTEM_PROMPT = (
+    "You are a personal assistant. The people, pets and objects listed with a name and "
+    "info are the user's own; when one of them appears in the image, call it by its name."
+)
+
+
+@dataclass(frozen=True)
+class RapPrompt:
+    """The messages for the model and a readable rendering of them.
+
+    Args:
+        messages: System line (if any) and the user message, as LlamaIndex chat messages.
+        text: The same with ``<image>`` where each image goes.
+    """
+
+    messages: list[ChatMessage]
+    text: str
+
+
+def image_block(data: bytes, mimetype: str | None = None) -> ImageBlock:
+    """An ``ImageBlock`` holding encoded image bytes."""
+    return ImageBlock(image=data, image_mimetype=mimetype)
+
+
+def concept_blocks(nodes: Sequence[NodeWithScore], first_index: int = 1) -> list[ContentBlock]:
+    """The numbered pairs, each split at its ``<image>`` slot around the concept image.
+
+    Args:
+        nodes: Concept nodes (formatted by ``ConceptContextPostprocessor`` or not).
+        first_index: The number of the first pair (a chat continues the numbering).
+    """
+    blocks: list[ContentBlock] = []
+    for index, n in enumerate(nodes, start=first_index):
+        node = n.node
+        pair = node.metadata.get(PAIR_TEXT_KEY) or RAP_PAIR_TEMPLATE.format(
+            index=index, name=node.metadata.get("name", ""), info=node.get_content()
+        )
+        before, _, after = pair.partition(IMAGE_SLOT)
+        if before:
+            blocks.append(TextBlock(text=before))
+        if isinstance(node, ImageNode) and node.image:
+            blocks.append(image_block(base64.b64decode(node.image), node.image_mimetype))
+        if after:
+            blocks.append(TextBlock(text=after))
+    return blocks
+
+
+def user_blocks(
+    query_image: bytes | None, nodes: Sequence[NodeWithScore], question: str
+) -> list[ContentBlock]:
+    """Query image, then ``[`` pairs ``]`` (only when there are concepts), then the question."""
+    blocks: list[ContentBlock] = []
+    if query_image is not None:
+        blocks.append(image_block(query_image))
+    if nodes:
+        blocks.append(TextBlock(text="\n[" if query_image is not None else "["))
+        blocks.extend(concept_blocks(nodes))
+        blocks.append(TextBlock(text="] " + question))
+    else:
+        blocks.append(TextBlock(text=("\n" if query_image is not None else "") + question))
+    return blocks
+
+
+def render(blocks: Sequence[ContentBlock]) -> str:
+    """Text of the blocks with ``<image>`` for each image."""
+    return "".join(b.text if isinstance(b, TextBlock) else IMAGE_SLOT for b in blocks)
+
+
+def build_prompt(
+    query_image: bytes | None,
+    nodes: Sequence[NodeWithScore],
+    question: str,
+    system_prompt: str | None = DEFAULT_SYSTEM_PROMPT,
+) -> RapPrompt:
+    """The system line (only when concepts are listed) and the RAP user message."""
+    blocks = user_blocks(query_image, nodes, question)
+    messages = []
+    text = ""
+    if nodes and system_prompt:
+        messages.append(ChatMessage(role=MessageRole.SYSTEM, content=system_prompt))
+        text = f"[system] {system_prompt}\n"
+    messages.append(ChatMessage(role=MessageRole.USER, blocks=blocks))
+    return RapPrompt(messages, text + "[user] " + render(blocks))

@@ -1,0 +1,202 @@
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import ClassVar
+
+import pytest
+from llama_index.core.base.base_query_engine import BaseQueryEngine
+from llama_index.core.base.llms.types import ImageBlock, TextBlock
+from llama_index.core.base.response.schema import Response, StreamingResponse
+from llama_index.core.chat_engine.types import BaseChatEngine
+from llama_index.core.instrumentation import get_dispatcher  # type: ignore[attr-defined]
+from llama_index.core.instrumentation.event_handlers import BaseEventHandler
+from llama_index.core.instrumentation.events import BaseEvent
+from llama_index.core.tools import QueryEngineTool
+
+from llama_index_rap.engine import RAPChatEngine, RAPQueryEngine
+from llama_index_rap.errors import ConceptNotFoundError
+from llama_index_rap.generate import HuggingFaceVLM
+from llama_index_rap.retrieve import RAPQuery, RAPRetriever
+from llama_index_rap.store import ConceptStore
+from tests.imagegen import photo
+from tests.llms import RecordingLLM
+from tests.scenes import scene
+
+BO_BOX = (20, 30, 170, 140)
+
+
+@pytest.fixture
+def retriever(store: ConceptStore) -> RAPRetriever:
+    store.remember("Bo", photo(1), "Bo is my dog.", category="dog")
+    store.remember("Mam", photo(2), "Mam is my mother.", category="person")
+    store.remember("Toy", photo(3), "A plush bear.", category="toy")
+    return RAPRetriever(store, detector=None, max_distance=0.02)
+
+
+@pytest.fixture(scope="module")
+def tiny_vlm() -> HuggingFaceVLM:
+    return HuggingFaceVLM(model_name="tiny:qwen2-vl", max_new_tokens=5)
+
+
+def bo_scene():
+    return scene([(photo(1), BO_BOX)])
+
+
+def test_engine_types(retriever: RAPRetriever, tiny_vlm: HuggingFaceVLM) -> None:
+    assert isinstance(RAPQueryEngine(retriever, tiny_vlm), BaseQueryEngine)
+    assert isinstance(RAPChatEngine(retriever, tiny_vlm), BaseChatEngine)
+
+
+@pytest.mark.parametrize("task", ["ask", "caption", "recognize"])
+def test_each_task_end_to_end_with_the_tiny_vlm(
+    retriever: RAPRetriever, tiny_vlm: HuggingFaceVLM, task: str
+) -> None:
+    engine = RAPQueryEngine(retriever, tiny_vlm)
+    image = bo_scene()
+    if task == "ask":
+        response = engine.ask(image, "What is <bo> doing?", boxes=[BO_BOX])
+    elif task == "caption":
+        response = engine.caption(image, boxes=[BO_BOX])
+    else:
+        response = engine.recognize(image, "bo", boxes=[BO_BOX])
+    assert isinstance(response, Response)
+    assert isinstance(response.response, str) and response.response  # a real generate
+    assert [n.node.metadata["name"] for n in response.source_nodes] == ["Bo"]
+    meta = response.metadata or {}
+    assert meta["task"] == task
+    assert meta["prompt"].startswith("[system] ")
+    assert "[user] <image>\n[1.<image>\n Name: <Bo>, Info: Bo is my dog.\n] " in meta["prompt"]
+    assert meta["boxes"][0]["name"] == "Bo"
+    assert set(meta["timings"]) >= {"encode", "search", "generate", "total"}
+    if task == "recognize":
+        assert meta["question"] == "Is <Bo> in this image? Answer yes or no."
+        assert meta["evidence"]["found_in_image"] is True
+        assert meta["evidence"]["box"] == list(BO_BOX)
+        assert meta["recognized"] in (True, False, None)
+
+
+def test_the_message_any_llm_receives(retriever: RAPRetriever) -> None:
+    llm = RecordingLLM()
+    engine = RAPQueryEngine(retriever, llm)
+    response = engine.recognize(bo_scene(), "<BO>", boxes=[BO_BOX])
+    assert response.metadata and response.metadata["recognized"] is True
+    system, user = llm.calls[-1]
+    assert "user's own" in str(system.content)
+    kinds = ["img" if isinstance(b, ImageBlock) else "text" for b in user.blocks]
+    assert kinds == ["img", "text", "text", "img", "text", "text"]
+    texts = [b.text for b in user.blocks if isinstance(b, TextBlock)]
+    assert texts == [
+        "\n[",
+        "1.",
+        "\n Name: <Bo>, Info: Bo is my dog.\n",
+        "] Is <Bo> in this image? Answer yes or no.",
+    ]
+    stranger = engine.recognize(scene([(photo(77), BO_BOX)]), "Bo", boxes=[BO_BOX])
+    assert stranger.metadata and stranger.metadata["evidence"]["found_in_image"] is False
+    with pytest.raises(ConceptNotFoundError):
+        engine.recognize(bo_scene(), "Nobody")
+
+
+def test_no_concept_gives_a_plain_question(retriever: RAPRetriever) -> None:
+    llm = RecordingLLM(answer="A landscape.")
+    response = RAPQueryEngine(retriever, llm).ask(photo(77), "What is this?")
+    assert response.source_nodes == []
+    (user,) = llm.calls[-1]  # no system line, no concept list
+    assert [type(b).__name__ for b in user.blocks] == ["ImageBlock", "TextBlock"]
+    assert response.metadata and response.metadata["prompt"] == "[user] <image>\nWhat is this?"
+
+
+def test_streaming_and_async(retriever: RAPRetriever, tiny_vlm: HuggingFaceVLM) -> None:
+    engine = RAPQueryEngine(retriever, tiny_vlm, streaming=True)
+    response = engine.ask(bo_scene(), "Who is here?", boxes=[BO_BOX])
+    assert isinstance(response, StreamingResponse)
+    tokens = list(response.response_gen)
+    assert len(tokens) >= 2
+    assert response.metadata and "generate" in response.metadata["timings"]
+    plain = RAPQueryEngine(retriever, tiny_vlm)
+    sync = plain.ask(bo_scene(), "Who is here?", boxes=[BO_BOX])
+    assert "".join(tokens) == str(sync)
+    result = asyncio.run(plain.aquery(RAPQuery("Who is here?", image=bo_scene(), boxes=[BO_BOX])))
+    assert str(result) == str(sync)
+
+
+class Recorder(BaseEventHandler):
+    events: ClassVar[list[str]] = []
+
+    @classmethod
+    def class_name(cls) -> str:
+        return "EngineRecorder"
+
+    def handle(self, event: BaseEvent, **kwargs: object) -> None:
+        self.events.append(event.class_name())
+
+
+def test_query_events_fire_and_the_image_survives(retriever: RAPRetriever) -> None:
+    recorder = Recorder()
+    dispatcher = get_dispatcher()
+    dispatcher.add_event_handler(recorder)
+    try:
+        response = RAPQueryEngine(retriever, RecordingLLM()).query(
+            RAPQuery("What is <toy>?", image=bo_scene(), boxes=[BO_BOX])
+        )
+    finally:
+        dispatcher.event_handlers.remove(recorder)
+    assert "QueryStartEvent" in recorder.events and "QueryEndEvent" in recorder.events
+    assert [n.node.metadata["name"] for n in response.source_nodes] == ["Toy", "Bo"]
+
+
+def test_query_engine_tool(retriever: RAPRetriever) -> None:
+    tool = QueryEngineTool.from_defaults(
+        RAPQueryEngine(retriever, RecordingLLM(answer="Mam is the user's mother.")),
+        name="personal_photos",
+        description="Answers questions about the user's people and pets.",
+    )
+    output = tool.call("Who is <mam>?")
+    assert "Mam is the user's mother." in str(output)
+    assert tool.metadata.name == "personal_photos"
+
+
+def test_chat_retrieves_again_when_a_new_concept_is_named(
+    retriever: RAPRetriever, tiny_vlm: HuggingFaceVLM
+) -> None:
+    llm = RecordingLLM(answer="Noted.")
+    chat = RAPChatEngine(retriever, llm, image=bo_scene())
+    retriever.whole_image = True
+    first = chat.chat("Who is this?")
+    assert first.response == "Noted."
+    assert chat.shown() == []  # Bo is too small for the whole-image search at 0.02
+    second = chat.chat("Is Bo a good dog?")
+    assert chat.shown() == [(1, "Bo")]
+    third = chat.chat("And what about <mam> and Bo?")
+    assert chat.shown() == [(1, "Bo"), (2, "Mam")]
+    last_user = llm.calls[-1][-1]
+    texts = "".join(b.text for b in last_user.blocks if isinstance(b, TextBlock))
+    assert texts == "[2.\n Name: <Mam>, Info: Mam is my mother.\n] And what about <mam> and Bo?"
+    assert [m.role.value for m in chat.chat_history] == ["user", "assistant"] * 3
+    assert len(second.source_nodes) == 1 and len(third.source_nodes) == 2
+    chat.chat("And here?", image=scene([(photo(3), (10, 10, 470, 350))]))
+    assert chat.shown()[-1] == (3, "Toy")  # a new image is searched too
+    chat.reset()
+    assert chat.chat_history == [] and chat.shown() == []
+
+
+def test_chat_streams_and_runs_async(retriever: RAPRetriever, tiny_vlm: HuggingFaceVLM) -> None:
+    chat = RAPChatEngine(retriever, tiny_vlm, image=bo_scene())
+    streamed = chat.stream_chat("Tell me about Bo.")
+    tokens = list(streamed.response_gen)
+    assert len(tokens) >= 2
+    deadline = time.monotonic() + 10  # the history is written by LlamaIndex's own thread
+    while len(chat.chat_history) < 2 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert chat.chat_history[-1].content == "".join(tokens)
+
+    async def run() -> tuple[str, str]:
+        a = await chat.achat("And Mam?")
+        s = await chat.astream_chat("More?")
+        pieces = [t async for t in s.async_response_gen()]
+        return a.response, "".join(pieces)
+
+    answer, streamed_text = asyncio.run(run())
+    assert answer and streamed_text
+    assert chat.shown() == [(1, "Bo"), (2, "Mam")]
