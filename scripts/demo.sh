@@ -1,20 +1,15 @@
 #!/usr/bin/env bash
-# Set up .venv if needed, then the main job: remember a concept and list it.
-# Runs offline with the tiny random-weight models by default (RAP_MODELS=default for real
-# weights). The store is a fresh folder under rap-out/ unless RAP_DB says otherwise.
+# Set up .venv if needed, then the main job: `rap demo`. It remembers Bo and Mam (pictures
+# drawn by the project), finds them in two scenes, captions one, answers a question, prints
+# the prompts and answers and writes the annotated pictures to rap-out/demo/.
+# Offline with the tiny random-weight models by default; RAP_MODELS=default for real ones.
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$root"
 bash scripts/setup.sh
-export RAP_MODELS=${RAP_MODELS:-tiny}
-export RAP_DB=${RAP_DB:-$root/rap-out/demo-db}
-if [[ $RAP_MODELS == tiny ]]; then
+models=${RAP_MODELS:-tiny}
+if [[ $models == tiny ]]; then
   export HF_HUB_OFFLINE=1
-  rm -rf "$RAP_DB"
 fi
-rap="$root/.venv/bin/rap"
-"$rap" remember Bo examples/images/bo.png --category dog --alias Bobo \
-  --description "Bo is my Shiba Inu with a red collar." --replace
-"$rap" remember Mam examples/images/mam.png --category person \
-  --description "Mam is my mother; she wears glasses and a green scarf." --replace
-"$rap" list
+rm -rf rap-out/demo
+.venv/bin/rap --models "$models" demo --out rap-out/demo

@@ -10,7 +10,7 @@ from typing import Any
 
 import click
 
-from llama_index_rap.cli import retrieve_commands, store_commands
+from llama_index_rap.cli import generate_commands, retrieve_commands, store_commands
 from llama_index_rap.cli.context import CliState, RapGroup
 
 
@@ -43,21 +43,29 @@ from llama_index_rap.cli.context import CliState, RapGroup
     default=None,
     help="Override the image encoder: ARCH:TAG, ARCH:/path/checkpoint or hf-hub:org/repo.",
 )
+@click.option("--vlm", default=None, help="Override the VLM: a hub name or a local folder.")
 @click.option("-v", "--verbose", is_flag=True, help="Log what happens.")
 @click.pass_context
 def main(
-    ctx: click.Context, db: str | None, user: str, models: str, clip: str | None, verbose: bool
+    ctx: click.Context,
+    db: str | None,
+    user: str,
+    models: str,
+    clip: str | None,
+    vlm: str | None,
+    verbose: bool,
 ) -> None:
     """Retrieval-augmented personalization: teach your LlamaIndex pipelines who Bo is."""
     import logging
 
     if verbose:
         logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
-    ctx.obj = CliState(db=db, user=user, models=models, clip=clip)
+    ctx.obj = CliState(db=db, user=user, models=models, clip=clip, vlm=vlm)
 
 
 store_commands.register(main)
 retrieve_commands.register(main)
+generate_commands.register(main)
 
 
 def run(args: list[str] | None = None) -> Any:

@@ -34,12 +34,14 @@ class CliState:
         user: Whose concepts.
         models: Profile name.
         clip: Image encoder override.
+        vlm: VLM override.
     """
 
     db: str | None
     user: str
     models: str
     clip: str | None = None
+    vlm: str | None = None
     _store: ConceptStore | None = field(default=None, repr=False)
 
     @property
@@ -47,7 +49,7 @@ class CliState:
         """The model profile with any overrides."""
         from llama_index_rap.models.specs import get_profile
 
-        return get_profile(self.models).with_models(clip=self.clip)
+        return get_profile(self.models).with_models(clip=self.clip, vlm=self.vlm)
 
     @property
     def store(self) -> ConceptStore:

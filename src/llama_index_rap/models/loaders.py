@@ -8,10 +8,11 @@ with :class:`~llama_index_rap.errors.ModelNotFoundError`.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
@@ -246,6 +247,20 @@ def _find_detector_weights(weights: str, weights_dir: Path) -> Path | str:
     return weights  # ultralytics downloads its own release assets by name
 
 
+@contextlib.contextmanager
+def quiet_transformers() -> Iterator[None]:
+    """Hide transformers' progress bars while loading or saving; restore them after."""
+    from transformers.utils import logging as hf_logging
+
+    was_enabled = hf_logging.is_progress_bar_enabled()
+    hf_logging.disable_progress_bar()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            hf_logging.enable_progress_bar()
+
+
 @dataclass(frozen=True)
 class LoadedVLM:
     """A transformers image-text-to-text model with its processor.
@@ -302,8 +317,9 @@ def _build_vlm(spec: VLMSpec, device: str, dtype: Any) -> LoadedVLM:
         )
     if dtype is None:
         dtype = torch.bfloat16 if device.startswith("cuda") else torch.float32
-    processor = AutoProcessor.from_pretrained(folder)
-    model = AutoModelForImageTextToText.from_pretrained(folder, dtype=dtype)
+    with quiet_transformers():
+        processor = AutoProcessor.from_pretrained(folder)
+        model = AutoModelForImageTextToText.from_pretrained(folder, dtype=dtype)
     model = model.to(device)  # type: ignore[arg-type]
     model.eval().requires_grad_(False)
     logger.info("loaded VLM %s on %s (%s)", spec.name_or_path, device, dtype)

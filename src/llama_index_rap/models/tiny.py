@@ -73,6 +73,8 @@ def tiny_vlm_dir(seed: int = 0) -> Path:
     """
     from platformdirs import user_cache_dir
 
+    from llama_index_rap.models.loaders import quiet_transformers
+
     root = Path(os.environ.get("RAP_CACHE") or user_cache_dir("llama-index-rap"))
     target = root / f"tiny-qwen2-vl-v{TINY_VLM_VERSION}-seed{seed}"
     if (target / "config.json").is_file():
@@ -80,7 +82,8 @@ def tiny_vlm_dir(seed: int = 0) -> Path:
     root.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=".tiny-vlm-", dir=root))
     try:
-        build_tiny_vlm(staging, seed)
+        with quiet_transformers():
+            build_tiny_vlm(staging, seed)
         with contextlib.suppress(OSError):  # another process won the race; same weights
             staging.rename(target)
     finally:

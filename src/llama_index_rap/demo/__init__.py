@@ -1,0 +1,1 @@
+"""The demo: pictures drawn by code and the ``rap demo`` walk-through."""
