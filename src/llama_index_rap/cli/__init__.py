@@ -10,7 +10,12 @@ from typing import Any
 
 import click
 
-from llama_index_rap.cli import generate_commands, retrieve_commands, store_commands
+from llama_index_rap.cli import (
+    eval_commands,
+    generate_commands,
+    retrieve_commands,
+    store_commands,
+)
 from llama_index_rap.cli.context import CliState, RapGroup
 
 
@@ -66,6 +71,7 @@ def main(
 store_commands.register(main)
 retrieve_commands.register(main)
 generate_commands.register(main)
+eval_commands.register(main)
 
 
 def run(args: list[str] | None = None) -> Any:
