@@ -14,7 +14,9 @@ Our JSONL, one object a line, for every task: ``{"image": path, "concepts": [nam
 ``{"image", "concept", "answer": true|false}`` (recognition), ``{"image" (optional),
 "concept", "question", "options": {"A": ..., "B": ...}, "answer": "A"}`` (QA).
 
-Relative image paths are resolved against ``root`` when given, else the file's folder.
+A file ending in ``.jsonl`` is read as JSONL; any other is read as one JSON document, or as
+JSONL when it is not one. Relative image paths are resolved against ``root`` when given,
+else the file's folder.
 """
 
 from __future__ import annotations
@@ -83,10 +85,11 @@ def _load(path: Path) -> tuple[Any, bool]:
         text = path.read_text(encoding="utf-8")
     except OSError as e:
         raise ImportFormatError(f"cannot read evaluation file {path}: {e}") from e
-    try:
-        return json.loads(text), False
-    except json.JSONDecodeError:
-        pass
+    if path.suffix.lower() != ".jsonl":
+        try:
+            return json.loads(text), False
+        except json.JSONDecodeError:
+            pass
     rows = []
     for number, line in enumerate(text.splitlines(), start=1):
         if line.strip():
