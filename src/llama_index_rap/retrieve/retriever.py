@@ -237,32 +237,58 @@ class RAPRetriever(MultiModalRetriever):
     def _find(
         self, question: str, image: Image.Image | None, boxes: list[Box], user: str
     ) -> RetrievalReport:
-        timings: dict[str, float] = {}
         start = time.perf_counter()
         concepts = self.store.list(user=user)
-        named = self._mentions(question, concepts)
-        matches: list[Match] = list(named)
-        searched: list[CropResult] = []
+        crops: list[tuple[Box | None, Image.Image]] = []
         if image is not None and self.top_k and concepts:
             categories = [c.category for c in concepts if c.category]
             crops = self.crops(image, boxes, categories)
-            timings["detect"] = time.perf_counter() - start
+        detect = time.perf_counter() - start
+        report = self.match(question, crops, user, concepts)
+        report.timings["detect"] = detect
+        report.timings["total"] = time.perf_counter() - start
+        if self._verbose:
+            names = [n.node.metadata["name"] for n in report.nodes]
+            logger.info("retrieved %s in %.3fs", names, report.timings["total"])
+        return report
+
+    def match(
+        self,
+        question: str,
+        crops: Sequence[tuple[Box | None, Image.Image]],
+        user: str | None = None,
+        concepts: Sequence[Concept] | None = None,
+    ) -> RetrievalReport:
+        """Concepts named in ``question``, then those the crops match (one encode, one search).
+
+        The second half of :meth:`report`, for callers that find the regions themselves
+        (a workflow's detect step, for instance).
+
+        Args:
+            question: The question (may be empty).
+            crops: ``(box, cropped image)`` pairs, as :meth:`crops` returns them.
+            user: Whose concepts (the retriever's user by default).
+            concepts: The user's concepts, if already listed.
+        """
+        user = user or self.user
+        concepts = self.store.list(user=user) if concepts is None else concepts
+        timings: dict[str, float] = {}
+        named = self._mentions(question, concepts)
+        matches: list[Match] = list(named)
+        searched: list[CropResult] = []
+        if crops and self.top_k and concepts:
             tick = time.perf_counter()
-            vectors = self.embedding.embed_images([c for _, c in crops], batch_size=len(crops))
+            images = [c for _, c in crops]
+            vectors = self.embedding.embed_images(images, batch_size=len(images))
             timings["encode"] = time.perf_counter() - tick
             tick = time.perf_counter()
             hits = self.store.search(
                 vectors, k=self.per_crop_k, user=user, max_distance=self.max_distance
             )
             timings["search"] = time.perf_counter() - tick
-            matches += self._merge(hits, crops, {m.concept_id for m in named})
+            matches += self._merge(hits, list(crops), {m.concept_id for m in named})
             searched = [CropResult(box, found) for (box, _), found in zip(crops, hits, strict=True)]
-        nodes = self._nodes(matches, user)
-        timings["total"] = time.perf_counter() - start
-        if self._verbose:
-            names = [n.node.metadata["name"] for n in nodes]
-            logger.info("retrieved %s in %.3fs", names, timings["total"])
-        return RetrievalReport(nodes, searched, timings)
+        return RetrievalReport(self._nodes(matches, user), searched, timings)
 
     def _merge(
         self,
