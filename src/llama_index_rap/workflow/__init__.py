@@ -1,0 +1,11 @@
+"""Workflow: RAP's steps as a LlamaIndex workflow."""
+
+from llama_index_rap.workflow.rap_workflow import (
+    PromptEvent,
+    RAPWorkflow,
+    RegionsEvent,
+    RetrievedEvent,
+    TokenEvent,
+)
+
+__all__ = ["PromptEvent", "RAPWorkflow", "RegionsEvent", "RetrievedEvent", "TokenEvent"]
