@@ -37,7 +37,10 @@ def call(tool: str, **kwargs: Any) -> Step:
 
 def say(reply: Callable[[str], str] | str) -> Step:
     """A step that answers (``reply`` may be a function of the last tool result)."""
-    return Step(reply=reply if callable(reply) else (lambda _last, text=reply: text))
+    if callable(reply):
+        return Step(reply=reply)
+    text = reply
+    return Step(reply=lambda _last: text)
 
 
 class ScriptedAgentLLM(MockFunctionCallingLLM):

@@ -5,6 +5,12 @@ set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$root"
 bash scripts/setup.sh
+# The chat page's browser test drives Debian's Chromium; install it when we can (as root).
+if ! command -v chromium >/dev/null && [[ $(id -u) == 0 ]] && command -v apt-get >/dev/null; then
+  echo "installing Debian's chromium for the browser test" >&2
+  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; } \
+    >/dev/null 2>&1 || echo "could not install chromium: the browser test will be skipped" >&2
+fi
 export HF_HUB_OFFLINE=1 YOLO_OFFLINE=1 TOKENIZERS_PARALLELISM=false
 YOLO_CONFIG_DIR=$(mktemp -d)
 RAP_CACHE=$(mktemp -d)

@@ -76,7 +76,7 @@ def _report(state: CliState, response: Any, as_json: bool, extra: dict[str, Any]
             "random_weights": state.profile.random_weights,
             **extra,
         }
-        click.echo(json.dumps(payload, indent=2, default=str))
+        click.echo(json.dumps(payload, indent=2, default=str))  # "retrieval" is not included
     else:
         click.echo(str(response))
         for key, value in extra.items():

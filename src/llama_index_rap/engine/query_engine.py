@@ -55,6 +55,10 @@ class _Prepared:
 class RAPQueryEngine(BaseQueryEngine):
     """Personalized captions, answers and recognition for an image.
 
+    The response metadata holds ``task``, ``question``, ``prompt`` (text with ``<image>``
+    placeholders), ``concepts``, ``boxes``, ``timings`` and ``retrieval`` (the
+    :class:`~llama_index_rap.retrieve.retriever.RetrievalReport`, for pictures).
+
     Args:
         retriever: Finds the user's concepts.
         llm: Any LlamaIndex LLM that accepts image blocks; the store profile's
@@ -167,6 +171,7 @@ class RAPQueryEngine(BaseQueryEngine):
                 for n in nodes
             ],
             "timings": dict(report.timings),
+            "retrieval": report,
         }
         if task == "recognize":
             metadata["evidence"] = _evidence(report, self._concept_name(bundle))
