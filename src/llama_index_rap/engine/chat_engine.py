@@ -23,7 +23,7 @@ from llama_index.core.memory import ChatMemoryBuffer
 from llama_index.core.postprocessor.types import BaseNodePostprocessor
 from llama_index.core.schema import NodeWithScore
 
-from llama_index_rap.engine.query_engine import default_llm
+from llama_index_rap.engine.query_engine import default_parts
 from llama_index_rap.engine.tasks import model_image_bytes
 from llama_index_rap.format.messages import DEFAULT_SYSTEM_PROMPT, concept_blocks, image_block
 from llama_index_rap.format.postprocessor import INDEX_KEY, ConceptContextPostprocessor
@@ -56,10 +56,7 @@ class RAPChatEngine(BaseChatEngine):
         memory: ChatMemoryBuffer | None = None,
     ) -> None:
         self.retriever = retriever
-        self.llm = llm if llm is not None else default_llm(retriever)
-        self.postprocessors = (
-            list(postprocessors) if postprocessors is not None else [ConceptContextPostprocessor()]
-        )
+        self.llm, self.postprocessors = default_parts(retriever, llm, postprocessors)
         self.system_prompt = system_prompt
         self.memory = memory or ChatMemoryBuffer.from_defaults(token_limit=8192)
         self.concepts: dict[str, NodeWithScore] = {}
@@ -86,8 +83,15 @@ class RAPChatEngine(BaseChatEngine):
 
     # one turn -----------------------------------------------------------------------------
 
-    def _turn(self, message: str, image: ImageInput | None) -> list[ChatMessage]:
+    def _turn(
+        self,
+        message: str,
+        image: ImageInput | None,
+        chat_history: list[ChatMessage] | None = None,
+    ) -> list[ChatMessage]:
         """Retrieve what is new, add the user's message to memory, return the model input."""
+        if chat_history is not None:
+            self.memory.set(chat_history)
         if image is not None:
             self.set_image(image)
         picture, self._pending_image = self._pending_image, None
@@ -125,9 +129,7 @@ class RAPChatEngine(BaseChatEngine):
         image: ImageInput | None = None,
     ) -> AgentChatResponse:
         """Answer ``message``; ``image`` starts talking about a new picture."""
-        if chat_history is not None:
-            self.memory.set(chat_history)
-        messages = self._turn(message, image)
+        messages = self._turn(message, image, chat_history)
         return self._response(self.llm.chat(messages).message.content or "")
 
     def stream_chat(
@@ -137,9 +139,7 @@ class RAPChatEngine(BaseChatEngine):
         image: ImageInput | None = None,
     ) -> StreamingAgentChatResponse:
         """Answer ``message`` token by token (``response.response_gen``)."""
-        if chat_history is not None:
-            self.memory.set(chat_history)
-        messages = self._turn(message, image)
+        messages = self._turn(message, image, chat_history)
         response = StreamingAgentChatResponse(
             chat_stream=self.llm.stream_chat(messages),
             source_nodes=list(self.concepts.values()),
@@ -156,9 +156,7 @@ class RAPChatEngine(BaseChatEngine):
         image: ImageInput | None = None,
     ) -> AgentChatResponse:
         """Async :meth:`chat` (retrieval in a worker thread)."""
-        if chat_history is not None:
-            self.memory.set(chat_history)
-        messages = await asyncio.to_thread(self._turn, message, image)
+        messages = await asyncio.to_thread(self._turn, message, image, chat_history)
         answer = await self.llm.achat(messages)
         return self._response(answer.message.content or "")
 
@@ -169,9 +167,7 @@ class RAPChatEngine(BaseChatEngine):
         image: ImageInput | None = None,
     ) -> StreamingAgentChatResponse:
         """Async :meth:`stream_chat` (``response.async_response_gen()``)."""
-        if chat_history is not None:
-            self.memory.set(chat_history)
-        messages = await asyncio.to_thread(self._turn, message, image)
+        messages = await asyncio.to_thread(self._turn, message, image, chat_history)
         response = StreamingAgentChatResponse(
             achat_stream=await self.llm.astream_chat(messages),
             source_nodes=list(self.concepts.values()),

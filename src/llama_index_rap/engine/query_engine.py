@@ -37,12 +37,25 @@ from llama_index_rap.retrieve.retriever import RAPRetriever, RetrievalReport
 TASKS = ("ask", "caption", "recognize")
 
 
-def default_llm(retriever: RAPRetriever) -> LLM:
-    """The store profile's VLM as a :class:`HuggingFaceVLM` (loaded on first use)."""
-    from llama_index_rap.generate.hf_vlm import HuggingFaceVLM
-    from llama_index_rap.models.specs import get_profile
+def default_parts(
+    retriever: RAPRetriever,
+    llm: LLM | None,
+    postprocessors: Sequence[BaseNodePostprocessor] | None,
+) -> tuple[LLM, list[BaseNodePostprocessor]]:
+    """The LLM and postprocessors an engine uses, defaults filled in.
 
-    return HuggingFaceVLM.from_spec(get_profile(retriever.store.models).vlm)
+    The LLM defaults to the store profile's VLM (a :class:`HuggingFaceVLM`, loaded on first
+    use); the postprocessors to one :class:`ConceptContextPostprocessor`.
+    """
+    if llm is None:
+        from llama_index_rap.generate.hf_vlm import HuggingFaceVLM
+        from llama_index_rap.models.specs import get_profile
+
+        llm = HuggingFaceVLM.from_spec(get_profile(retriever.store.models).vlm)
+    posts: list[BaseNodePostprocessor] = (
+        list(postprocessors) if postprocessors is not None else [ConceptContextPostprocessor()]
+    )
+    return llm, posts
 
 
 @dataclass
@@ -84,10 +97,7 @@ class RAPQueryEngine(BaseQueryEngine):
     ) -> None:
         super().__init__(callback_manager=callback_manager)
         self.retriever = retriever
-        self.llm = llm if llm is not None else default_llm(retriever)
-        self.postprocessors = (
-            list(postprocessors) if postprocessors is not None else [ConceptContextPostprocessor()]
-        )
+        self.llm, self.postprocessors = default_parts(retriever, llm, postprocessors)
         self.system_prompt = system_prompt
         self.caption_instruction = caption_instruction
         self.streaming = streaming

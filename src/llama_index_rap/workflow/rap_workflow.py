@@ -24,10 +24,9 @@ from llama_index.core.tools import FunctionTool
 from llama_index.core.workflow import Context, Event, StartEvent, StopEvent, Workflow, step
 
 from llama_index_rap.detect.boxes import Box
-from llama_index_rap.engine.query_engine import default_llm
+from llama_index_rap.engine.query_engine import default_parts
 from llama_index_rap.engine.tasks import model_image_bytes
 from llama_index_rap.format.messages import DEFAULT_SYSTEM_PROMPT, build_prompt
-from llama_index_rap.format.postprocessor import ConceptContextPostprocessor
 from llama_index_rap.images import decode, load_image
 from llama_index_rap.retrieve.retriever import RAPRetriever
 
@@ -87,10 +86,7 @@ class RAPWorkflow(Workflow):
     ) -> None:
         super().__init__(timeout=timeout, **kwargs)
         self.retriever = retriever
-        self.llm = llm if llm is not None else default_llm(retriever)
-        self.postprocessors = (
-            list(postprocessors) if postprocessors is not None else [ConceptContextPostprocessor()]
-        )
+        self.llm, self.postprocessors = default_parts(retriever, llm, postprocessors)
         self.system_prompt = system_prompt
 
     @step
