@@ -32,7 +32,7 @@ def location(request: pytest.FixtureRequest, tmp_path: Path) -> tuple[str, dict[
     return new_bucket(endpoint), storage_options(endpoint)
 
 
-def test_remember_retrieve_forget(location, tiny_embedding) -> None:  # type: ignore[no-untyped-def]
+def test_remember_retrieve_forget(location, tiny_embedding) -> None:
     uri, options = location
     store = ConceptStore(uri, embedding=tiny_embedding, user="alice", storage_options=options)
     store.remember("Bo", photo(1), "My dog.", category="dog")
@@ -49,7 +49,7 @@ def test_remember_retrieve_forget(location, tiny_embedding) -> None:  # type: ig
     assert [c.name for c in other.list(user="bob")] == ["Rex"]
 
 
-def test_two_processes_remembering_at_once(location) -> None:  # type: ignore[no-untyped-def]
+def test_two_processes_remembering_at_once(location) -> None:
     uri, options = location
     ctx = multiprocessing.get_context("spawn")
     with ctx.Pool(2) as pool:
