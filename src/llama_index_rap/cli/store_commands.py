@@ -29,6 +29,13 @@ def register(group: click.Group) -> None:
 @click.option("-a", "--alias", "aliases", multiple=True, help="Another name (repeatable).")
 @click.option("--replace", is_flag=True, help="Overwrite a concept of the same name.")
 @click.option(
+    "--batch-size",
+    type=int,
+    default=256,
+    show_default=True,
+    help="With --from-dir: concepts encoded and committed together.",
+)
+@click.option(
     "--from-dir",
     type=click.Path(file_okay=False, exists=True, path_type=Path),
     help="Remember every sub-folder of DIR as a concept (see README: bulk format).",
@@ -42,13 +49,14 @@ def remember(
     category: str | None,
     aliases: tuple[str, ...],
     replace: bool,
+    batch_size: int,
     from_dir: Path | None,
 ) -> None:
     """Remember NAME from one or more IMAGES, or many concepts with --from-dir."""
     if from_dir is not None:
         if name or images:
             raise click.UsageError("give either NAME IMAGE... or --from-dir, not both")
-        _remember_dir(state, from_dir, replace)
+        _remember_dir(state, from_dir, replace, batch_size)
         return
     if not name or not images:
         raise click.UsageError("give NAME and at least one IMAGE (or --from-dir DIR)")
@@ -64,7 +72,7 @@ def remember(
     state.random_weights_note()
 
 
-def _remember_dir(state: CliState, root: Path, replace: bool) -> None:
+def _remember_dir(state: CliState, root: Path, replace: bool, batch_size: int) -> None:
     from tqdm import tqdm
 
     from llama_index_rap.store import ConceptInput
@@ -77,6 +85,7 @@ def _remember_dir(state: CliState, root: Path, replace: bool) -> None:
             [ConceptInput(**item) for item in items],  # type: ignore[arg-type]
             on_conflict="replace" if replace else "error",
             progress=lambda n: bar.update(n - bar.n),
+            batch_size=batch_size,
         )
     click.echo(f"remembered {len(done)} concepts from {root} for user {state.store.user}")
     state.random_weights_note()

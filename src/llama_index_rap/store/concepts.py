@@ -323,6 +323,7 @@ class ConceptStore:
         on_conflict: OnConflict = "error",
         progress: Callable[[int], None] | None = None,
         vectors: Sequence[KnownVectors] | None = None,
+        batch_size: int = WRITE_CHUNK,
     ) -> builtins.list[Concept]:
         """Remember many concepts, checking all of them before anything is written.
 
@@ -338,6 +339,8 @@ class ConceptStore:
             progress: Called with the number of concepts finished after each batch.
             vectors: Per concept, per image, a vector made by this store's encoder to use
                 instead of encoding the image (``None`` entries are encoded).
+            batch_size: Concepts encoded and committed together. A crash loses at most the
+                batch in flight (never part of a concept); running again completes it.
 
         Returns:
             The stored concepts, in the order given.
@@ -347,7 +350,9 @@ class ConceptStore:
         known = list(vectors) if vectors is not None else [None] * len(checked)
         if len(known) != len(checked):
             raise InvalidInputError(f"{len(known)} vector lists for {len(checked)} concepts")
-        return self._store_checked(uid, checked, known, on_conflict, progress)
+        if batch_size < 1:
+            raise InvalidInputError(f"batch_size must be at least 1, got {batch_size}")
+        return self._store_checked(uid, checked, known, on_conflict, progress, batch=batch_size)
 
     def update(
         self,
@@ -522,6 +527,7 @@ class ConceptStore:
         on_conflict: OnConflict,
         progress: Callable[[int], None] | None,
         existing_id: str | None = None,
+        batch: int = WRITE_CHUNK,
     ) -> builtins.list[Concept]:
         keys = [c.name_key_text for c in checked]
         if len(set(keys)) != len(keys):
@@ -545,8 +551,8 @@ class ConceptStore:
         for i, c in enumerate(checked):
             if plan[i][0] == "keep":
                 results[c.name_key_text] = Concept.from_rows(existing[c.name_key_text])
-        for start in range(0, len(todo), WRITE_CHUNK):
-            chunk = todo[start : start + WRITE_CHUNK]
+        for start in range(0, len(todo), batch):
+            chunk = todo[start : start + batch]
             vecs = encode_images(encoder, [(c, vectors[i]) for i, c in chunk])
             with self.table.lock():
                 fresh = self._existing(ukey)
