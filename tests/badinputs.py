@@ -79,6 +79,12 @@ def bad_cases(tmp: Path) -> list[BadCase]:
             images=tmp / "truncated.jpg",
         ),
         case("decompression-bomb", errors.ImageTooLargeError, "pixels", images=_bomb_png()),
+        case(
+            "huge-dimensions",
+            errors.ImageTooLargeError,
+            "70000x1000",
+            images=_png(Image.new("1", (70000, 1000))),
+        ),
         case("one-pixel", errors.ImageTooSmallError, "1x1", images=_png(Image.new("RGB", (1, 1)))),
         case("animated-gif", errors.AnimatedImageError, "animated", images=_animated_gif()),
         case("wrong-image-type", errors.ImageError, "int", images=[42]),
