@@ -17,6 +17,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
@@ -58,7 +59,8 @@ def bulk_ingest(embedding, count: int) -> dict[str, float]:  # type: ignore[no-u
         seconds = time.perf_counter() - start
         table = store.table.open()
         assert table is not None
-        fragments = int(table.stats()["fragment_stats"]["num_fragments"])
+        stats: Any = table.stats()
+        fragments = int(stats["fragment_stats"]["num_fragments"])
         size = sum(p.stat().st_size for p in Path(folder).rglob("*") if p.is_file())
         image_bytes = sum(len(b) for b in images)
         vector_bytes = count * embedding.dim * 4
