@@ -189,7 +189,7 @@ def qa(state: CliState, /, **options: Any) -> None:
 def retrieval(state: CliState, /, sizes: str, **options: Any) -> None:
     """The retriever alone: recall@K and precision@K (K = 1..5) as the database grows."""
     from llama_index_rap.evaluation import datasets, report, runner
-    from llama_index_rap.store import ConceptInput, ConceptStore
+    from llama_index_rap.store import ConceptInput, ConceptStore, StoreLimits
     from llama_index_rap.store.transfer import read_export, read_rap_database
 
     database, root = options["database"], options["root"]
@@ -199,7 +199,7 @@ def retrieval(state: CliState, /, sizes: str, **options: Any) -> None:
         wanted = [int(s) for s in sizes.split(",") if s.strip()]
     except ValueError as e:
         raise click.BadParameter(f"--sizes {sizes!r} is not a list of numbers") from e
-    limits = ConceptStore(tempfile.mkdtemp(prefix="rap-eval-limits-")).limits
+    limits = StoreLimits()
     batch = (
         read_export(database, limits)
         if database.is_dir()

@@ -153,10 +153,11 @@ class RAPQueryEngine(BaseQueryEngine):
         if task not in TASKS:
             raise InvalidInputError(f"unknown task {task!r}; use one of {', '.join(TASKS)}")
         question = bundle.query_str
+        name = self._concept_name(bundle) if task == "recognize" else None
         if task == "caption":
             question = self.caption_instruction
-        elif task == "recognize":
-            question = RECOGNIZE_QUESTION.format(name=self._concept_name(bundle))
+        elif name is not None:
+            question = RECOGNIZE_QUESTION.format(name=name)
         image = query_image(bundle, self.retriever.store.limits.images)
         query = RAPQuery(
             question,
@@ -183,8 +184,8 @@ class RAPQueryEngine(BaseQueryEngine):
             "timings": dict(report.timings),
             "retrieval": report,
         }
-        if task == "recognize":
-            metadata["evidence"] = _evidence(report, self._concept_name(bundle))
+        if name is not None:
+            metadata["evidence"] = _evidence(report, name)
         return _Prepared(prompt, nodes, metadata)
 
     def _concept_name(self, bundle: QueryBundle) -> str:

@@ -40,6 +40,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from llama_index_rap.engine.tasks import parse_yes_no
 from llama_index_rap.retrieve.mentions import find_mentions
 from llama_index_rap.store.schema import normalise_name
 
@@ -173,8 +174,6 @@ def caption_report(scores: Sequence[CaptionScore]) -> CaptionReport:
 
 Verdict = Literal["yes", "no", "refusal", "unclear"]
 
-_YES = re.compile(r"^\W*(yes|yeah|yep|true|correct)\b", re.IGNORECASE)
-_NO = re.compile(r"^\W*(no|nope|not|false|incorrect)\b", re.IGNORECASE)
 _REFUSAL = re.compile(
     r"\b(sorry|cannot|can't|can not|unable|not able|i don't know|i do not know|"
     r"not sure|unsure|impossible to (tell|say|determine)|as an ai)\b",
@@ -187,11 +186,8 @@ def parse_answer(answer: str) -> Verdict:
     text = answer.strip()
     if not text or _REFUSAL.search(text):
         return "refusal"
-    if _YES.search(text):
-        return "yes"
-    if _NO.search(text):
-        return "no"
-    return "unclear"
+    said = parse_yes_no(text)
+    return "unclear" if said is None else ("yes" if said else "no")
 
 
 @dataclass(frozen=True)
