@@ -12,7 +12,7 @@ import asyncio
 from collections.abc import Sequence
 from threading import Thread
 
-from llama_index.core.base.llms.types import ChatMessage, ContentBlock, MessageRole, TextBlock
+from llama_index.core.base.llms.types import ChatMessage, MessageRole
 from llama_index.core.chat_engine.types import (
     AgentChatResponse,
     BaseChatEngine,
@@ -25,7 +25,7 @@ from llama_index.core.schema import NodeWithScore
 
 from llama_index_rap.engine.query_engine import default_parts
 from llama_index_rap.engine.tasks import model_image_bytes
-from llama_index_rap.format.messages import DEFAULT_SYSTEM_PROMPT, concept_blocks, image_block
+from llama_index_rap.format.messages import DEFAULT_SYSTEM_PROMPT, user_blocks
 from llama_index_rap.format.postprocessor import INDEX_KEY, ConceptContextPostprocessor
 from llama_index_rap.images import ImageInput, load_image
 from llama_index_rap.retrieve.query import RAPQuery
@@ -104,16 +104,7 @@ class RAPChatEngine(BaseChatEngine):
             fresh = post.postprocess_nodes(fresh, query_bundle=RAPQuery(message))
         for n in fresh:
             self.concepts[n.node.node_id] = n
-        blocks: list[ContentBlock] = []
-        if picture is not None:
-            blocks.append(image_block(picture))
-        if fresh:
-            blocks.append(TextBlock(text="\n[" if picture is not None else "["))
-            blocks.extend(concept_blocks(fresh, first_index=start + 1))
-            blocks.append(TextBlock(text="] "))
-        elif picture is not None:
-            blocks.append(TextBlock(text="\n"))
-        blocks.append(TextBlock(text=message))
+        blocks = user_blocks(picture, fresh, message, first_index=start + 1)
         self.memory.put(ChatMessage(role=MessageRole.USER, blocks=blocks))
         prefix = [ChatMessage(role=MessageRole.SYSTEM, content=self.system_prompt)]
         return prefix + list(self.memory.get())

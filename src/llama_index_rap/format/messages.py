@@ -77,15 +77,21 @@ def concept_blocks(nodes: Sequence[NodeWithScore], first_index: int = 1) -> list
 
 
 def user_blocks(
-    query_image: bytes | None, nodes: Sequence[NodeWithScore], question: str
+    query_image: bytes | None,
+    nodes: Sequence[NodeWithScore],
+    question: str,
+    first_index: int = 1,
 ) -> list[ContentBlock]:
-    """Query image, then ``[`` pairs ``]`` (only when there are concepts), then the question."""
+    """Query image, then ``[`` pairs ``]`` (only when there are concepts), then the question.
+
+    ``first_index`` numbers the first pair (a chat continues its numbering).
+    """
     blocks: list[ContentBlock] = []
     if query_image is not None:
         blocks.append(image_block(query_image))
     if nodes:
         blocks.append(TextBlock(text="\n[" if query_image is not None else "["))
-        blocks.extend(concept_blocks(nodes))
+        blocks.extend(concept_blocks(nodes, first_index))
         blocks.append(TextBlock(text="] " + question))
     else:
         blocks.append(TextBlock(text=("\n" if query_image is not None else "") + question))
