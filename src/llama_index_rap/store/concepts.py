@@ -24,7 +24,13 @@ from llama_index_rap.errors import (
     LimitExceededError,
 )
 from llama_index_rap.images import ImageInput
-from llama_index_rap.store.ann import AnnSettings, ann_search, build_index, has_index
+from llama_index_rap.store.ann import (
+    AnnSettings,
+    SearchPlan,
+    ann_search,
+    build_index,
+    has_index,
+)
 from llama_index_rap.store.exact import COLUMNS, UserVectorCache, UserVectors
 from llama_index_rap.store.schema import (
     META_COLUMNS,
@@ -57,6 +63,8 @@ from llama_index_rap.store.writing import (
 )
 
 if TYPE_CHECKING:
+    from lancedb.table import Table
+
     from llama_index_rap.encode.openclip import OpenCLIPEmbedding
     from llama_index_rap.models.specs import ModelProfile
 
@@ -116,7 +124,7 @@ class ConceptStore:
         self.models = models
         self.ann = ann or AnnSettings()
         self._vectors = UserVectorCache()
-        self._sizes: dict[tuple[str, int], int] = {}
+        self._plans: dict[tuple[str, int], SearchPlan] = {}
 
     def __repr__(self) -> str:
         return f"ConceptStore(uri={self.uri!r}, user={self.user!r})"
@@ -250,24 +258,26 @@ class ConceptStore:
             )
         queries = queries / np.maximum(np.linalg.norm(queries, axis=1, keepdims=True), 1e-12)
         ukey = user_key(self._user(user))
-        if self._user_rows(ukey) > self.ann.threshold and has_index(table):
-            return ann_search(table, queries, eq("user_key", ukey), ukey, k, max_distance, self.ann)
-        found = self._user_vectors(ukey)
+        version = self.table.version
+        plan = self._search_plan(table, ukey, version)
+        if plan.use_index:
+            return ann_search(
+                table, queries, eq("user_key", ukey), ukey, k, max_distance, self.ann, plan
+            )
+        found = self._user_vectors(ukey, version)
         if found is None:
             return [[] for _ in range(len(queries))]
         return found.search(queries, k, max_distance)
 
-    def _user_rows(self, ukey: str) -> int:
-        """How many rows (images) the user has, cached per table version."""
-        key = (ukey, self.table.version)
-        if key not in self._sizes:
-            table = self.table.open()
-            self._sizes = {k: v for k, v in self._sizes.items() if k[1] == key[1]}
-            self._sizes[key] = 0 if table is None else table.count_rows(eq("user_key", ukey))
-        return self._sizes[key]
+    def _search_plan(self, table: Table, ukey: str, version: int) -> SearchPlan:
+        """How the user's search runs at ``version`` (counted once per version)."""
+        key = (ukey, version)
+        if key not in self._plans:
+            self._plans = {k: v for k, v in self._plans.items() if k[1] == version}
+            self._plans[key] = SearchPlan.count(table, eq("user_key", ukey), self.ann)
+        return self._plans[key]
 
-    def _user_vectors(self, ukey: str) -> UserVectors | None:
-        version = self.table.version
+    def _user_vectors(self, ukey: str, version: int) -> UserVectors | None:
         cached = self._vectors.get(ukey, version)
         if cached is not None:
             return cached
@@ -453,7 +463,7 @@ class ConceptStore:
             return
         if rebuild or not has_index(table):
             with self.table.lock():
-                build_index(table, self.dim or 0)
+                build_index(table, self.dim or 0, self.ann)
 
     def versions(self) -> builtins.list[StoreVersion]:
         """Committed versions of the table (every user's changes), oldest first."""

@@ -66,23 +66,26 @@ class UserVectors:
     def search(
         self, queries: np.ndarray, k: int, max_distance: float | None
     ) -> list[list[SearchHit]]:
-        """Nearest ``k`` concepts for each unit query vector, nearest first."""
+        """Nearest ``k`` concepts for each unit query vector, nearest first.
+
+        One matrix product; a concept with several images scores its most similar one.
+        Distances (``2 - 2 cos``) are computed only for the hits returned.
+        """
         if not len(self.starts):
             return [[] for _ in range(len(queries))]
-        dist = np.maximum(2.0 - 2.0 * (queries @ self.vectors.T), 0.0)
-        per_concept = np.minimum.reduceat(dist, self.starts, axis=1)
+        sims = queries @ self.vectors.T
+        several = len(self.starts) < len(self.row_ids)
+        per_concept = np.maximum.reduceat(sims, self.starts, axis=1) if several else sims
         kk = min(k, per_concept.shape[1])
-        top = np.argpartition(per_concept, kk - 1, axis=1)[:, :kk]
-        ends = np.append(self.starts[1:], len(self.row_ids))
+        top = np.argpartition(-per_concept, kk - 1, axis=1)[:, :kk]
         results = []
         for qi, concepts in enumerate(top):
             hits = []
-            for ci in sorted(concepts, key=lambda c: per_concept[qi, c]):
-                distance = float(per_concept[qi, ci])
+            for ci in concepts[np.argsort(-per_concept[qi, concepts])]:
+                distance = max(0.0, 2.0 - 2.0 * float(per_concept[qi, ci]))
                 if max_distance is not None and distance > max_distance:
                     break
-                lo = int(self.starts[ci])
-                ri = lo + int(np.argmin(dist[qi, lo : ends[ci]]))
+                ri = self._best_row(sims[qi], int(ci)) if several else int(ci)
                 hits.append(
                     SearchHit(
                         query_index=qi,
@@ -94,6 +97,12 @@ class UserVectors:
                 )
             results.append(hits)
         return results
+
+    def _best_row(self, sims: np.ndarray, concept: int) -> int:
+        """The row of ``concept`` most similar to the query."""
+        lo = int(self.starts[concept])
+        hi = int(self.starts[concept + 1]) if concept + 1 < len(self.starts) else len(sims)
+        return lo + int(np.argmax(sims[lo:hi]))
 
 
 class UserVectorCache:

@@ -47,6 +47,7 @@ class ConceptTable:
             uri, read_consistency_interval=timedelta(0), storage_options=storage_options
         )
         self._table: Table | None = None
+        self._space: tuple[str | None, int] | None = None
 
     def open(self) -> Table | None:
         """The table, or ``None`` before the first write."""
@@ -60,16 +61,23 @@ class ConceptTable:
     @property
     def encoder_id(self) -> str | None:
         """The encoder the table was written with, or ``None`` before the first write."""
-        table = self.open()
-        if table is None:
-            return None
-        return (table.schema.metadata or {}).get(ENCODER_METADATA_KEY, b"").decode() or None
+        return self._embedding_space()[0]
 
     @property
     def dim(self) -> int | None:
         """Vector dimension, or ``None`` before the first write."""
-        table = self.open()
-        return None if table is None else int(table.schema.field("vector").type.list_size)
+        return self._embedding_space()[1]
+
+    def _embedding_space(self) -> tuple[str | None, int | None]:
+        """Encoder id and dimension from the schema, read once (a table never changes them)."""
+        if self._space is None:
+            table = self.open()
+            if table is None:
+                return None, None
+            schema = table.schema
+            encoder = (schema.metadata or {}).get(ENCODER_METADATA_KEY, b"").decode() or None
+            self._space = (encoder, int(schema.field("vector").type.list_size))
+        return self._space
 
     @property
     def version(self) -> int:

@@ -1,0 +1,397 @@
+"""Search at 1k to 1M concepts: the store against a numpy scan and FAISS IndexFlatL2.
+
+For each data kind (``clustered``: unit vectors around N/500 centres; ``isotropic``: uniform
+on the sphere, the worst case for an index) and each size N, one user owns N concepts of
+768-d vectors (ViT-L-14-336's size) and another user 1% more, so the user filter has work
+to do. Each query is a planted near-duplicate of one stored vector (noise of norm ~0.55,
+cosine ~0.88 to its source: like a crop of a stored concept). Measured, per single query
+vector: p50 and p99 of the numpy matmul scan, of FAISS ``IndexFlatL2`` and of
+``ConceptStore.search`` (exact numpy scan below ``AnnSettings.threshold``, the LanceDB index
+above it); the index build time; recall@1 of the planted source and recall@5 against the
+exact top-5 (near-tied neighbours make the second harsh, above all on isotropic data); and
+the peak memory of a fresh process that opens the store and searches it.
+
+Variants: ``--index-at`` also measures the default index where the store still scans
+exactly (to show the threshold), ``--before-at`` the index settings of the first version
+(IVF_PQ, a quarter of the partitions probed, refine 10).
+
+Rows are written straight into the store's table with its schema (placeholder image
+bytes): this benchmark is about search; ingest through ``remember_many`` is measured in
+``benchmarks/plumbing.py``.
+
+Run (from the repository root):
+    .venv/bin/python -m benchmarks.search --out benchmarks/results            # full, ~40 min
+    .venv/bin/python -m benchmarks.search --small --out /tmp/bench            # ~1 min
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, replace
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+
+from benchmarks.common import ms, peak_rss_mb, save, table
+from llama_index_rap.store import ConceptStore
+from llama_index_rap.store.ann import AnnSettings, build_index, partitions_for
+from llama_index_rap.store.schema import concept_row_model, user_key
+
+DIM = 768
+USER, OTHER = "bench-user", "bench-other"
+ENCODER = "bench:synthetic-768"
+NOISE = 0.02
+CHUNK = 100_000
+
+
+@dataclass(frozen=True)
+class Config:
+    """What one run measures."""
+
+    sizes: tuple[int, ...]
+    kinds: tuple[str, ...]
+    queries: int
+    threshold: int
+    index_at: tuple[int, ...]
+    before_at: tuple[int, ...]
+    before_kinds: tuple[str, ...]
+    peak_memory: bool
+
+
+FULL = Config(
+    sizes=(1_000, 10_000, 100_000, 1_000_000),
+    kinds=("clustered", "isotropic"),
+    queries=100,
+    threshold=AnnSettings().threshold,
+    index_at=(10_000, 100_000),
+    before_at=(1_000_000,),
+    before_kinds=("clustered",),
+    peak_memory=True,
+)
+SMALL = Config(
+    sizes=(1_000, 20_000),
+    kinds=("clustered", "isotropic"),
+    queries=30,
+    threshold=5_000,
+    index_at=(),
+    before_at=(),
+    before_kinds=(),
+    peak_memory=False,
+)
+
+
+def unit(x: np.ndarray) -> np.ndarray:
+    out: np.ndarray = (x / np.linalg.norm(x, axis=1, keepdims=True)).astype(np.float32)
+    return out
+
+
+def make_vectors(kind: str, n: int, rng: np.random.Generator) -> np.ndarray:
+    """``n`` unit vectors of ``kind``, made in chunks so 1M rows fit in memory."""
+    out = np.empty((n, DIM), dtype=np.float32)
+    centres = rng.standard_normal((max(8, n // 500), DIM), dtype=np.float32)
+    for lo in range(0, n, CHUNK):
+        hi = min(n, lo + CHUNK)
+        noise = rng.standard_normal((hi - lo, DIM), dtype=np.float32)
+        if kind == "clustered":
+            noise = centres[rng.integers(0, len(centres), hi - lo)] + 0.35 * noise
+        out[lo:hi] = unit(noise)
+    return out
+
+
+def planted(vectors: np.ndarray, count: int, rng: np.random.Generator) -> tuple[Any, Any]:
+    """Queries near ``count`` stored vectors, and which vectors they were planted near."""
+    sources = rng.choice(len(vectors), count, replace=False)
+    noise = NOISE * rng.standard_normal((count, DIM), dtype=np.float32)
+    return unit(vectors[sources] + noise), sources
+
+
+def write_rows(store: ConceptStore, vectors: np.ndarray, user: str, offset: int) -> None:
+    """Append one concept per vector for ``user`` straight into the store's table."""
+    lance = store.table.writable(ENCODER, DIM)
+    schema = concept_row_model(DIM).to_arrow_schema()
+    now = datetime.now(timezone.utc)
+    for lo in range(0, len(vectors), CHUNK):
+        block = vectors[lo : lo + CHUNK]
+        n = len(block)
+        ids = [f"{offset + lo + i:032x}" for i in range(n)]
+        columns: dict[str, Any] = {
+            "row_id": ids,
+            "concept_id": ids,
+            "user": [user] * n,
+            "user_key": [user_key(user)] * n,
+            "name": [f"c{offset + lo + i}" for i in range(n)],
+            "name_key": ids,
+            "aliases": [[]] * n,
+            "category": [None] * n,
+            "description": [""] * n,
+            "image": [b""] * n,
+            "image_sha256": [""] * n,
+            "image_format": ["png"] * n,
+            "image_width": [1] * n,
+            "image_height": [1] * n,
+            "image_index": [0] * n,
+            "encoder": [ENCODER] * n,
+            "created_at": [now] * n,
+            "updated_at": [now] * n,
+            "vector": pa.FixedSizeListArray.from_arrays(pa.array(block.ravel()), DIM),
+        }
+        lance.add(pa.table(columns, schema=schema))
+
+
+def exact_top(vectors: np.ndarray, queries: np.ndarray, k: int = 5) -> np.ndarray:
+    """Exact top-``k`` row indices per query (ground truth)."""
+    out = np.empty((len(queries), k), dtype=np.int64)
+    for lo in range(0, len(queries), 16):
+        sims = queries[lo : lo + 16] @ vectors.T
+        part = np.argpartition(-sims, k, axis=1)[:, :k]
+        order = np.argsort(-np.take_along_axis(sims, part, axis=1), axis=1)
+        out[lo : lo + 16] = np.take_along_axis(part, order, axis=1)
+    return out
+
+
+def scores(found: list[list[int]], sources: np.ndarray, truth: np.ndarray) -> dict[str, float]:
+    """recall@1 of the planted sources and recall@5 against the exact top-5."""
+    r1 = np.mean([bool(f) and f[0] == s for f, s in zip(found, sources, strict=True)])
+    r5 = np.mean([len(set(f[:5]) & set(t)) / 5 for f, t in zip(found, truth, strict=True)])
+    return {"recall_at_1_planted": float(r1), "recall_at_5_vs_exact": float(r5)}
+
+
+def time_each(search: Any, queries: np.ndarray) -> tuple[list[float], list[list[int]]]:
+    """Run ``search`` on each query alone; times and the row indices found."""
+    times, found = [], []
+    for q in queries:
+        start = time.perf_counter()
+        rows = search(q[None, :])
+        times.append(time.perf_counter() - start)
+        found.append(rows)
+    return times, found
+
+
+def method_row(method: str, times: list[float], **extra: Any) -> dict[str, Any]:
+    return {"method": method, "p50_ms": ms(times, 50), "p99_ms": ms(times, 99), **extra}
+
+
+def numpy_search(vectors: np.ndarray) -> Any:
+    def search(q: np.ndarray) -> list[int]:
+        sims = (vectors @ q[0]).ravel()
+        part = np.argpartition(-sims, 5)[:5]
+        return [int(i) for i in part[np.argsort(-sims[part])]]
+
+    return search
+
+
+def faiss_search(vectors: np.ndarray) -> tuple[Any, Any]:
+    import faiss
+
+    index = faiss.IndexFlatL2(DIM)
+    index.add(vectors)
+
+    def search(q: np.ndarray) -> list[int]:
+        _, ids = index.search(q, 5)
+        return [int(i) for i in ids[0]]
+
+    return search, index
+
+
+def store_search(store: ConceptStore) -> Any:
+    def search(q: np.ndarray) -> list[int]:
+        return [int(h.row_id, 16) for h in store.search(q, k=5, user=USER)[0]]
+
+    return search
+
+
+def measure_store(
+    folder: str, settings: AnnSettings, label: str, data: tuple[Any, ...], build: bool
+) -> dict[str, Any]:
+    """Build the index (if asked) and time single-query and 8-crop searches through the store."""
+    vectors, queries, sources, truth = data
+    store = ConceptStore(folder, user=USER, ann=settings)
+    build_s = None
+    if build:
+        start = time.perf_counter()
+        build_index(store.table.open(), DIM, settings)  # type: ignore[arg-type]
+        build_s = time.perf_counter() - start
+    search = store_search(store)
+    start = time.perf_counter()
+    search(queries[:1])  # first search: reads the user's vectors or opens the index
+    first_ms = (time.perf_counter() - start) * 1000
+    times, found = time_each(search, queries)
+    crops = [time.perf_counter()]
+    for lo in range(0, len(queries) - 7, 8):
+        store.search(queries[lo : lo + 8], k=5, user=USER)
+        crops.append(time.perf_counter())
+    path = "index" if len(vectors) > settings.threshold else "exact"
+    return method_row(
+        label,
+        times,
+        path=path,
+        index=settings.index_type if path == "index" else None,
+        nprobes=settings.probes(len(vectors) * 101 // 100) if path == "index" else None,
+        refine=settings.refine_factor if path == "index" else None,
+        build_s=build_s,
+        first_search_ms=first_ms,
+        p50_8_crops_ms=ms(np.diff(crops).tolist(), 50),
+        **scores(found, sources, truth),
+    )
+
+
+def peak_memory(folder: str, queries: np.ndarray, threshold: int) -> dict[str, float]:
+    """Peak RSS of a fresh process that opens the store and runs the queries."""
+    with tempfile.NamedTemporaryFile(suffix=".npy", delete=False) as f:
+        np.save(f, queries)
+    code = (
+        "import json, numpy as np, sys\n"
+        "from benchmarks.common import peak_rss_mb\n"
+        "from llama_index_rap.store import ConceptStore\n"
+        "from llama_index_rap.store.ann import AnnSettings\n"
+        "before = peak_rss_mb()\n"
+        f"store = ConceptStore({folder!r}, user={USER!r}, ann=AnnSettings(threshold={threshold}))\n"
+        f"for q in np.load({f.name!r}):\n"
+        "    store.search(q[None, :], k=5)\n"
+        "print(json.dumps({'after_import_mb': before, 'peak_mb': peak_rss_mb()}))\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        check=True,
+        capture_output=True,
+        text=True,
+        cwd=Path(__file__).resolve().parents[1],
+    ).stdout
+    Path(f.name).unlink()
+    result: dict[str, float] = json.loads(out.strip().splitlines()[-1])
+    return result
+
+
+def before_settings(n: int) -> AnnSettings:
+    """The first version's index: IVF_PQ, a quarter of the partitions, refine 10."""
+    return AnnSettings(
+        threshold=0,
+        index_type="IVF_PQ",
+        nprobes=max(20, partitions_for(n) // 4),
+        refine_factor=10,
+    )
+
+
+def run_size(kind: str, n: int, cfg: Config, rng: np.random.Generator) -> list[dict[str, Any]]:
+    vectors = make_vectors(kind, n, rng)
+    queries, sources = planted(vectors, cfg.queries, rng)
+    truth = exact_top(vectors, queries)
+    data = (vectors, queries, sources, truth)
+    rows = []
+    times, found = time_each(numpy_search(vectors), queries)
+    rows.append(method_row("numpy matmul", times, **scores(found, sources, truth)))
+    fsearch, index = faiss_search(vectors)
+    times, found = time_each(fsearch, queries)
+    rows.append(method_row("FAISS IndexFlatL2", times, **scores(found, sources, truth)))
+    del index, fsearch
+    settings = AnnSettings(threshold=cfg.threshold)
+    with tempfile.TemporaryDirectory(prefix="rap-bench-") as folder:
+        store = ConceptStore(folder, user=USER)
+        start = time.perf_counter()
+        write_rows(store, vectors, USER, 0)
+        write_rows(store, make_vectors(kind, max(1, n // 100), rng), OTHER, n)
+        write_s = time.perf_counter() - start
+        indexed = n > cfg.threshold
+        rows.append(measure_store(folder, settings, "store", data, indexed))
+        rows[-1]["write_s"] = write_s
+        stored = sum(p.stat().st_size for p in Path(folder).rglob("*") if p.is_file())
+        rows[-1]["store_bytes_per_row"] = stored / (n + max(1, n // 100))
+        if cfg.peak_memory and n == max(cfg.sizes):
+            rows[-1]["memory"] = peak_memory(folder, queries, cfg.threshold)
+        if n in cfg.index_at and not indexed:
+            forced = replace(settings, threshold=0)
+            rows.append(measure_store(folder, forced, "store, index forced", data, True))
+        if n in cfg.before_at and kind in cfg.before_kinds:
+            rows.append(measure_store(folder, before_settings(n), "IVF_PQ (before)", data, True))
+    numpy_p50 = rows[0]["p50_ms"]
+    for row in rows:
+        row.update(kind=kind, n=n, vs_numpy_p50=row["p50_ms"] / numpy_p50)
+        print(json.dumps(row), flush=True)
+    return rows
+
+
+def markdown(rows: list[dict[str, Any]]) -> str:
+    def f(x: Any, spec: str) -> str:
+        return "" if x is None else format(x, spec)
+
+    body = [
+        [
+            r["kind"],
+            f"{r['n']:,}",
+            r["method"] + (f" ({r['path']})" if "path" in r else ""),
+            f(r.get("build_s"), ".1f"),
+            f(r["p50_ms"], ".2f"),
+            f(r["p99_ms"], ".2f"),
+            f(r["vs_numpy_p50"], ".3f"),
+            f(r.get("p50_8_crops_ms"), ".1f"),
+            f(r["recall_at_1_planted"], ".3f"),
+            f(r["recall_at_5_vs_exact"], ".3f"),
+        ]
+        for r in rows
+    ]
+    headers = [
+        "data",
+        "N",
+        "method",
+        "build s",
+        "p50 ms",
+        "p99 ms",
+        "p50 / numpy",
+        "8 crops p50 ms",
+        "recall@1 planted",
+        "recall@5",
+    ]
+    text = table(headers, body)
+    sizes = [r for r in rows if "store_bytes_per_row" in r]
+    text += "\n\n" + table(
+        ["data", "N", "store bytes per concept", "budget: image + 1.2 x vector"],
+        [
+            [r["kind"], f"{r['n']:,}", f"{r['store_bytes_per_row']:.0f}", f"{1.2 * DIM * 4:.0f}"]
+            for r in sizes
+        ],
+    )
+    mem = [r for r in rows if "memory" in r]
+    if mem:
+        text += "\n\n" + table(
+            ["data", "N", "RSS after import MiB", "peak RSS searching MiB"],
+            [
+                [
+                    r["kind"],
+                    f"{r['n']:,}",
+                    f"{r['memory']['after_import_mb']:.0f}",
+                    f"{r['memory']['peak_mb']:.0f}",
+                ]
+                for r in mem
+            ],
+        )
+    return text
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--small", action="store_true", help="the CI mode (about a minute)")
+    parser.add_argument("--sizes", help="comma-separated sizes (overrides the mode's)")
+    parser.add_argument("--kinds", help="clustered,isotropic")
+    parser.add_argument("--out", type=Path, help="folder for search.json and search.md")
+    args = parser.parse_args(argv)
+    cfg = SMALL if args.small else FULL
+    if args.sizes:
+        cfg = replace(cfg, sizes=tuple(int(s) for s in args.sizes.split(",")))
+    if args.kinds:
+        cfg = replace(cfg, kinds=tuple(args.kinds.split(",")))
+    rng = np.random.default_rng(0)
+    rows = [row for kind in cfg.kinds for n in cfg.sizes for row in run_size(kind, n, cfg, rng)]
+    save(args.out, "search", {"config": cfg.__dict__, "rows": rows}, markdown(rows))
+    print(f"peak RSS of the benchmark process: {peak_rss_mb():.0f} MiB", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()
