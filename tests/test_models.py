@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import json
 import time
 from pathlib import Path
 
@@ -27,9 +28,29 @@ def test_profiles_name_the_paper_models_and_the_tiny_ones() -> None:
     custom = tiny.with_models(clip="ViT-B-32:laion2b_s34b_b79k", vlm="/models/qwen")
     assert custom.clip == ClipSpec("ViT-B-32", "laion2b_s34b_b79k")
     assert custom.vlm == VLMSpec("/models/qwen") and custom.detector == tiny.detector
-    with pytest.raises(ModelConfigError, match="default, tiny"):
+    with pytest.raises(ModelConfigError, match="default, default-random, tiny"):
         get_profile("huge")
-    assert set(PROFILES) == {"default", "tiny"}
+    assert set(PROFILES) == {"default", "default-random", "tiny"}
+    timing = get_profile("default-random")
+    assert timing.clip == ClipSpec("ViT-L-14-336") and timing.clip.is_random
+    assert timing.detector.weights == "yolov8x-worldv2.yaml" and timing.random_weights
+    assert timing.vlm.is_random and timing.vlm.name_or_path == "random:qwen2-vl-2b"
+
+
+def test_random_2b_vlm_folder_has_qwen2_vl_2b_sizes_and_no_weights() -> None:
+    from llama_index_rap.models.tiny import tiny_vlm_dir
+
+    folder = tiny_vlm_dir(0, "2b")
+    config = json.loads((folder / "config.json").read_text())
+    text = config.get("text_config", config)
+    assert (text["hidden_size"], text["num_hidden_layers"], text["vocab_size"]) == (
+        1536,
+        28,
+        151936,
+    )
+    assert config["vision_config"]["depth"] == 32
+    assert not list(folder.glob("*.safetensors"))  # drawn in memory when loaded
+    assert (folder / "RANDOM_WEIGHTS.txt").is_file()
 
 
 def test_clip_spec_parsing() -> None:

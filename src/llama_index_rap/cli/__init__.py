@@ -37,11 +37,12 @@ from llama_index_rap.cli.context import CliState, RapGroup
 @click.option(
     "--models",
     envvar="RAP_MODELS",
-    type=click.Choice(["default", "tiny"]),
+    type=click.Choice(["default", "default-random", "tiny"]),
     default="default",
     show_default=True,
-    help="Model profile: 'default' (ViT-L-14-336 openai, YOLO-World v2-X, Qwen2-VL-2B) or "
-    "'tiny' (small random-weight models that run offline; their output is meaningless).",
+    help="Model profile: 'default' (ViT-L-14-336 openai, YOLO-World v2-X, Qwen2-VL-2B), "
+    "'default-random' (the same architectures with random weights, for timing) or 'tiny' "
+    "(small random-weight models that run offline). Random weights give meaningless output.",
 )
 @click.option(
     "--clip",

@@ -64,7 +64,8 @@ class CliState:
         """Tell the person when the models have random weights."""
         if self.profile.random_weights:
             click.echo(
-                "note: models have random weights (--models tiny); retrieval and answers "
+                f"note: models have random weights (--models {self.profile.name}); retrieval "
+                "and answers "
                 "are meaningless, use --models default for real ones",
                 err=True,
             )

@@ -27,7 +27,7 @@ def engine_options(f: Callable[..., Any]) -> Callable[..., Any]:
     f = click.option("--json", "as_json", is_flag=True, help="Print JSON.")(f)
     f = click.option(
         "--models",
-        type=click.Choice(["default", "tiny"]),
+        type=click.Choice(["default", "default-random", "tiny"]),
         default=None,
         help="Model profile for this command (overrides the global --models).",
     )(f)

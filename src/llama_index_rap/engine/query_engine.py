@@ -161,7 +161,7 @@ class RAPQueryEngine(BaseQueryEngine):
         image = query_image(bundle, self.retriever.store.limits.images)
         query = RAPQuery(
             question,
-            image=image.data if image else None,
+            image=image,  # decoded once
             boxes=getattr(bundle, "boxes", ()),
             user=getattr(bundle, "user", None),
         )

@@ -24,7 +24,7 @@ from llama_index_rap.models.hub import (
     hf_offline,
     reachable,
 )
-from llama_index_rap.models.specs import ClipSpec, DetectorSpec, VLMSpec
+from llama_index_rap.models.specs import RANDOM_VLMS, ClipSpec, DetectorSpec, VLMSpec
 
 logger = logging.getLogger(__name__)
 
@@ -293,12 +293,12 @@ def load_vlm(spec: VLMSpec, device: str | None = None, dtype: Any = None) -> Loa
 
 def _build_vlm(spec: VLMSpec, device: str, dtype: Any) -> LoadedVLM:
     import torch
-    from transformers import AutoModelForImageTextToText, AutoProcessor
+    from transformers import AutoConfig, AutoModelForImageTextToText, AutoProcessor
 
     from llama_index_rap.models.tiny import tiny_vlm_dir
 
     if spec.is_random:
-        folder = tiny_vlm_dir(spec.seed)
+        folder = tiny_vlm_dir(spec.seed, RANDOM_VLMS[spec.name_or_path])
     elif Path(spec.name_or_path).expanduser().is_dir():
         folder = Path(spec.name_or_path).expanduser()
     elif os.sep in spec.name_or_path.strip("/").split("/", 1)[-1] or spec.name_or_path.startswith(
@@ -319,8 +319,13 @@ def _build_vlm(spec: VLMSpec, device: str, dtype: Any) -> LoadedVLM:
         dtype = torch.bfloat16 if device.startswith("cuda") else torch.float32
     with quiet_transformers():
         processor = AutoProcessor.from_pretrained(folder)
-        model = AutoModelForImageTextToText.from_pretrained(folder, dtype=dtype)
-    model = model.to(device)  # type: ignore[arg-type]
+        if spec.is_random and RANDOM_VLMS[spec.name_or_path] != "tiny":
+            torch.manual_seed(spec.seed)  # weights drawn here, never saved
+            config = AutoConfig.from_pretrained(folder)
+            model = AutoModelForImageTextToText.from_config(config, dtype=dtype)
+        else:
+            model = AutoModelForImageTextToText.from_pretrained(folder, dtype=dtype)
+    model = model.to(device)
     model.eval().requires_grad_(False)
     logger.info("loaded VLM %s on %s (%s)", spec.name_or_path, device, dtype)
     return LoadedVLM(spec, model, processor, device, folder)

@@ -19,6 +19,9 @@ RANDOM = "random"
 TINY_CLIP_ARCH = "rap-tiny-ViT"
 TINY_DETECTOR = "yolov8n-worldv2.yaml"
 TINY_VLM = "tiny:qwen2-vl"
+RANDOM_VLM_2B = "random:qwen2-vl-2b"
+RANDOM_VLMS = {TINY_VLM: "tiny", RANDOM_VLM_2B: "2b"}
+"""Random-weight VLM names and the Qwen2-VL size each builds (``models/tiny.py``)."""
 
 
 @dataclass(frozen=True)
@@ -106,11 +109,12 @@ class DetectorSpec:
 class VLMSpec:
     """A vision-language model (transformers image-text-to-text).
 
-    Named by a HuggingFace hub name, a local directory, or ``tiny:qwen2-vl`` for a small
-    random-weight Qwen2-VL built offline.
+    Named by a HuggingFace hub name, a local directory, ``tiny:qwen2-vl`` for a small
+    random-weight Qwen2-VL built offline, or ``random:qwen2-vl-2b`` for one of
+    Qwen2-VL-2B's size (random weights drawn in memory: for benchmarks).
 
     Args:
-        name_or_path: Hub name, local directory or ``tiny:qwen2-vl``.
+        name_or_path: Hub name, local directory, ``tiny:qwen2-vl`` or ``random:qwen2-vl-2b``.
         seed: Seed for the tiny model.
     """
 
@@ -120,7 +124,7 @@ class VLMSpec:
     @property
     def is_random(self) -> bool:
         """Whether this VLM has random weights."""
-        return self.name_or_path == TINY_VLM
+        return self.name_or_path in RANDOM_VLMS
 
 
 @dataclass(frozen=True)
@@ -173,6 +177,13 @@ PROFILES: dict[str, ModelProfile] = {
         clip=ClipSpec("ViT-L-14-336", "openai"),
         detector=DetectorSpec("yolov8x-worldv2.pt"),
         vlm=VLMSpec("Qwen/Qwen2-VL-2B-Instruct"),
+    ),
+    # the default architectures at full size with random weights: timing without downloads
+    "default-random": ModelProfile(
+        name="default-random",
+        clip=ClipSpec("ViT-L-14-336", RANDOM),
+        detector=DetectorSpec("yolov8x-worldv2.yaml", text_encoder=ClipSpec("ViT-B-32", RANDOM)),
+        vlm=VLMSpec(RANDOM_VLM_2B),
     ),
     "tiny": ModelProfile(
         name="tiny",

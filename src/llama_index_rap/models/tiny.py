@@ -19,7 +19,7 @@ from pathlib import Path
 
 CONFIG_DIR = Path(__file__).parent / "configs"
 TINY_VLM_VERSION = 2
-RANDOM_WEIGHTS_NOTE = "random weights (tiny profile): the output is meaningless"
+RANDOM_WEIGHTS_NOTE = "random weights: the output is meaningless"
 
 SPECIAL_TOKENS = [
     "<|endoftext|>",
@@ -65,25 +65,74 @@ def register_tiny_clip() -> None:
         open_clip.add_model_config(CONFIG_DIR)
 
 
-def tiny_vlm_dir(seed: int = 0) -> Path:
-    """Return a folder holding the tiny Qwen2-VL for ``seed``, building it on first use.
+# Text and vision sizes of the random Qwen2-VL models: ``tiny`` for tests and the offline
+# demo, ``2b`` with Qwen2-VL-2B-Instruct's published sizes (same cost as the real model).
+VLM_SIZES: dict[str, dict[str, dict[str, object]]] = {
+    "tiny": {
+        "text": {
+            "hidden_size": 64,
+            "intermediate_size": 128,
+            "num_hidden_layers": 2,
+            "num_attention_heads": 4,
+            "num_key_value_heads": 2,
+            "max_position_embeddings": 4096,
+            "rope_parameters": {"rope_type": "default", "mrope_section": [2, 3, 3]},
+            # wide random weights, so greedy decoding says varied (meaningless) words
+            # instead of repeating one token
+            "initializer_range": 1.0,
+        },
+        "vision": {"depth": 2, "embed_dim": 32, "hidden_size": 64, "num_heads": 2, "mlp_ratio": 2},
+        "pixels": {"min_pixels": 56 * 56, "max_pixels": 112 * 112},
+    },
+    "2b": {
+        "text": {
+            "vocab_size": 151936,
+            "hidden_size": 1536,
+            "intermediate_size": 8960,
+            "num_hidden_layers": 28,
+            "num_attention_heads": 12,
+            "num_key_value_heads": 2,
+            "max_position_embeddings": 32768,
+            "rope_parameters": {
+                "rope_type": "default",
+                "rope_theta": 1000000.0,
+                "mrope_section": [16, 24, 24],
+            },
+        },
+        "vision": {
+            "depth": 32,
+            "embed_dim": 1280,
+            "hidden_size": 1536,
+            "num_heads": 16,
+            "mlp_ratio": 4,
+        },
+        "pixels": {"min_pixels": 56 * 56, "max_pixels": 28 * 28 * 16384},
+    },
+}
 
-    The folder lives under ``RAP_CACHE`` (or the user cache dir) and is written atomically,
-    so concurrent processes never see half a model.
+
+def tiny_vlm_dir(seed: int = 0, size: str = "tiny") -> Path:
+    """Return a folder holding a random Qwen2-VL for ``seed``, building it on first use.
+
+    The ``tiny`` folder holds weights; the ``2b`` folder holds only the configuration and
+    processor (its weights, 9 GB in float32, are drawn in memory when loaded). The folder
+    lives under ``RAP_CACHE`` (or the user cache dir) and is written atomically, so
+    concurrent processes never see half a model.
     """
     from platformdirs import user_cache_dir
 
     from llama_index_rap.models.loaders import quiet_transformers
 
     root = Path(os.environ.get("RAP_CACHE") or user_cache_dir("llama-index-rap"))
-    target = root / f"tiny-qwen2-vl-v{TINY_VLM_VERSION}-seed{seed}"
+    label = "tiny-qwen2-vl" if size == "tiny" else f"random-qwen2-vl-{size}"
+    target = root / f"{label}-v{TINY_VLM_VERSION}-seed{seed}"
     if (target / "config.json").is_file():
         return target
     root.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=".tiny-vlm-", dir=root))
+    staging = Path(tempfile.mkdtemp(prefix=".random-vlm-", dir=root))
     try:
         with quiet_transformers():
-            build_tiny_vlm(staging, seed)
+            build_tiny_vlm(staging, seed, size)
         with contextlib.suppress(OSError):  # another process won the race; same weights
             staging.rename(target)
     finally:
@@ -91,8 +140,11 @@ def tiny_vlm_dir(seed: int = 0) -> Path:
     return target
 
 
-def build_tiny_vlm(out: Path, seed: int = 0) -> None:
-    """Build a small random-weight Qwen2-VL with its processor and save it to ``out``."""
+def build_tiny_vlm(out: Path, seed: int = 0, size: str = "tiny") -> None:
+    """Build a random-weight Qwen2-VL of ``size`` with its processor and save it to ``out``.
+
+    Weights are saved for ``tiny`` only; for bigger sizes only the configuration.
+    """
     import torch
     from tokenizers import ByteLevelBPETokenizer
     from transformers import (
@@ -104,6 +156,7 @@ def build_tiny_vlm(out: Path, seed: int = 0) -> None:
         Qwen2VLVideoProcessor,
     )
 
+    sizes = VLM_SIZES[size]
     bpe = ByteLevelBPETokenizer()
     words = _CORPUS.split(" ")
     corpus = [" ".join(words[i:] + words[:i]) for i in range(len(words))]
@@ -121,7 +174,7 @@ def build_tiny_vlm(out: Path, seed: int = 0) -> None:
     tokenizer.chat_template = CHAT_TEMPLATE
     ids = {tok: int(tokenizer.convert_tokens_to_ids(tok)) for tok in SPECIAL_TOKENS}  # type: ignore[arg-type]
 
-    image_processor = Qwen2VLImageProcessor(min_pixels=56 * 56, max_pixels=112 * 112)
+    image_processor = Qwen2VLImageProcessor(**sizes["pixels"])
     processor = Qwen2VLProcessor(
         image_processor=image_processor,
         tokenizer=tokenizer,
@@ -131,27 +184,14 @@ def build_tiny_vlm(out: Path, seed: int = 0) -> None:
     config = Qwen2VLConfig(
         text_config={
             "vocab_size": len(tokenizer),
-            "hidden_size": 64,
-            "intermediate_size": 128,
-            "num_hidden_layers": 2,
-            "num_attention_heads": 4,
-            "num_key_value_heads": 2,
-            "max_position_embeddings": 4096,
-            "rope_parameters": {"rope_type": "default", "mrope_section": [2, 3, 3]},
+            **sizes["text"],
             "bos_token_id": ids["<|endoftext|>"],
             "eos_token_id": ids["<|im_end|>"],
             "pad_token_id": ids["<|endoftext|>"],
             "tie_word_embeddings": True,
-            # wide random weights, so greedy decoding says varied (meaningless) words
-            # instead of repeating one token
-            "initializer_range": 1.0,
         },
         vision_config={
-            "depth": 2,
-            "embed_dim": 32,
-            "hidden_size": 64,
-            "num_heads": 2,
-            "mlp_ratio": 2,
+            **sizes["vision"],
             "patch_size": 14,
             "spatial_merge_size": 2,
             "temporal_patch_size": 2,
@@ -161,10 +201,13 @@ def build_tiny_vlm(out: Path, seed: int = 0) -> None:
         vision_start_token_id=ids["<|vision_start|>"],
         vision_end_token_id=ids["<|vision_end|>"],
     )
+    processor.save_pretrained(out)
+    (out / "RANDOM_WEIGHTS.txt").write_text(RANDOM_WEIGHTS_NOTE + "\n")
+    if size != "tiny":
+        config.save_pretrained(out)
+        return
     torch.manual_seed(seed)
     model = Qwen2VLForConditionalGeneration(config).eval()
     model.generation_config.eos_token_id = ids["<|im_end|>"]
     model.generation_config.pad_token_id = ids["<|endoftext|>"]
     model.save_pretrained(out)
-    processor.save_pretrained(out)
-    (out / "RANDOM_WEIGHTS.txt").write_text(RANDOM_WEIGHTS_NOTE + "\n")

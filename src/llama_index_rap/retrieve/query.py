@@ -25,7 +25,8 @@ class RAPQuery(QueryBundle):
 
     Args:
         query_str: The question (may be empty).
-        image: The picture, when not given as ``image_path``.
+        image: The picture, when not given as ``image_path``: a path, bytes, base64, a PIL
+            image or an already decoded :class:`~llama_index_rap.images.LoadedImage`.
         boxes: Regions the caller says to look at, ``(x0, y0, x1, y1)`` in pixels.
         user: Whose concepts to search (the retriever's user when ``None``).
         task: For :class:`~llama_index_rap.engine.RAPQueryEngine`: ``"ask"``, ``"caption"``
@@ -50,8 +51,8 @@ def query_image(bundle: QueryBundle, limits: ImageLimits | None = None) -> Loade
     source = getattr(bundle, "image", None)
     if source is None and bundle.image_path:
         source = bundle.image_path
-    if source is None:
-        return None
+    if source is None or isinstance(source, LoadedImage):
+        return source
     if isinstance(source, str) and (source.startswith("data:") or len(source) > BASE64_MIN):
         source = decode_base64(source, "the query's base64 image")
     return load_image(source, limits)

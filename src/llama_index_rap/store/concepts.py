@@ -31,6 +31,7 @@ from llama_index_rap.store.ann import (
     build_index,
     has_index,
 )
+from llama_index_rap.store.cache import VersionCache
 from llama_index_rap.store.exact import COLUMNS, UserVectorCache, UserVectors
 from llama_index_rap.store.schema import (
     META_COLUMNS,
@@ -124,7 +125,7 @@ class ConceptStore:
         self.models = models
         self.ann = ann or AnnSettings()
         self._vectors = UserVectorCache()
-        self._plans: dict[tuple[str, int], SearchPlan] = {}
+        self._reads = VersionCache()
 
     def __repr__(self) -> str:
         return f"ConceptStore(uri={self.uri!r}, user={self.user!r})"
@@ -199,25 +200,46 @@ class ConceptStore:
     def list(
         self, *, user: str | None = None, include_images: bool = False
     ) -> builtins.list[Concept]:
-        """The user's concepts sorted by name; image bytes only with ``include_images``."""
-        columns = [*META_COLUMNS, "image"] if include_images else META_COLUMNS
-        groups = self._concept_rows(user_key(self._user(user)), columns)
+        """The user's concepts sorted by name; image bytes only with ``include_images``.
+
+        Without images the answer is remembered until the table changes.
+        """
+        ukey = user_key(self._user(user))
+        if include_images:
+            return self._list(ukey, [*META_COLUMNS, "image"])
+        return list(self._reads.get(self.version, ("list", ukey), lambda: self._list(ukey)))
+
+    def _list(self, ukey: str, columns: Sequence[str] = META_COLUMNS) -> builtins.list[Concept]:
+        groups = self._concept_rows(ukey, columns)
         return sorted(
             (Concept.from_rows(rows) for rows in groups.values()), key=lambda c: c.name.casefold()
         )
 
     def by_ids(self, concept_ids: Iterable[str], *, user: str | None = None) -> dict[str, Concept]:
-        """The user's concepts with these ids, with image bytes; unknown ids are left out."""
-        ids = sorted(set(concept_ids))
-        if not ids:
-            return {}
+        """The user's concepts with these ids, with image bytes; unknown ids are left out.
+
+        Concepts read are remembered until the table changes.
+        """
         ukey = user_key(self._user(user))
-        where = f"{eq('user_key', ukey)} AND ({' OR '.join(eq('concept_id', i) for i in ids)})"
-        groups: dict[str, builtins.list[dict[str, Any]]] = {}
-        for row in self.table.rows(where, [*META_COLUMNS, "image"]):
-            if row["user_key"] == ukey:
-                groups.setdefault(row["concept_id"], []).append(row)
-        return {cid: Concept.from_rows(rows) for cid, rows in groups.items()}
+        version = self.version
+        found = {}
+        for cid in sorted(set(concept_ids)):
+            concept = self._reads.peek(version, ("concept", ukey, cid))
+            if concept is not None:
+                found[cid] = concept
+        missing = sorted(set(concept_ids) - set(found))
+        if missing:
+            where = (
+                f"{eq('user_key', ukey)} AND ({' OR '.join(eq('concept_id', i) for i in missing)})"
+            )
+            groups: dict[str, builtins.list[dict[str, Any]]] = {}
+            for row in self.table.rows(where, [*META_COLUMNS, "image"]):
+                if row["user_key"] == ukey:
+                    groups.setdefault(row["concept_id"], []).append(row)
+            for cid, rows in groups.items():
+                found[cid] = Concept.from_rows(rows)
+                self._reads.put(version, ("concept", ukey, cid), found[cid])
+        return found
 
     def count(self, *, user: str | None = None) -> int:
         """Number of concepts the user has."""
@@ -271,11 +293,9 @@ class ConceptStore:
 
     def _search_plan(self, table: Table, ukey: str, version: int) -> SearchPlan:
         """How the user's search runs at ``version`` (counted once per version)."""
-        key = (ukey, version)
-        if key not in self._plans:
-            self._plans = {k: v for k, v in self._plans.items() if k[1] == version}
-            self._plans[key] = SearchPlan.count(table, eq("user_key", ukey), self.ann)
-        return self._plans[key]
+        return self._reads.get(
+            version, ("plan", ukey), lambda: SearchPlan.count(table, eq("user_key", ukey), self.ann)
+        )
 
     def _user_vectors(self, ukey: str, version: int) -> UserVectors | None:
         cached = self._vectors.get(ukey, version)
