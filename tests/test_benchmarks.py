@@ -1,0 +1,55 @@
+"""The benchmarks' small modes: they run, write JSON and Markdown, and the behaviour they
+measure holds (recall, paths taken, every stage and model pass seen). No timing is asserted.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from benchmarks import plumbing, search, stages
+
+pytestmark = pytest.mark.slow
+
+
+def test_search_small_mode(tmp_path: Path) -> None:
+    search.main(["--small", "--out", str(tmp_path)])
+    rows = json.loads((tmp_path / "search.json").read_text())["rows"]
+    assert "| data | N | method |" in (tmp_path / "search.md").read_text()
+    store = {(r["kind"], r["n"]): r for r in rows if r["method"] == "store"}
+    assert set(store) == {(k, n) for k in ("clustered", "isotropic") for n in (1_000, 20_000)}
+    for (kind, n), row in store.items():
+        assert row["path"] == ("exact" if n <= search.SMALL.threshold else "index")
+        assert row["recall_at_1_planted"] >= 0.99, row
+        if row["path"] == "exact":  # the exact scan finds exactly what numpy finds
+            assert row["recall_at_5_vs_exact"] == 1.0
+        elif kind == "clustered":
+            assert row["recall_at_5_vs_exact"] >= 0.95, row
+        assert row["store_bytes_per_row"] <= 1.2 * search.DIM * 4
+    for r in rows:
+        if r["method"] != "store":  # the baselines are exact
+            assert r["recall_at_1_planted"] == 1.0 and r["recall_at_5_vs_exact"] == 1.0
+
+
+def test_stages_small_mode(tmp_path: Path) -> None:
+    stages.main(["--models", "tiny", "--repeat", "2", "--warmup", "1", "--out", str(tmp_path)])
+    result = json.loads((tmp_path / "stages-tiny.json").read_text())
+    p50 = result["p50_s"]
+    for key in [*stages.STAGES, *stages.FORWARDS]:
+        assert p50[key] > 0, key  # every stage and every model pass was seen
+    assert p50["model"] < p50["total"] and p50["overhead"] > 0
+    assert "Bo" in result["concepts_in_prompt"]  # named in the question
+    assert result["crops_searched"] >= 2  # the two caller boxes at least
+    assert "| **query** |" in (tmp_path / "stages-tiny.md").read_text()
+
+
+def test_plumbing_small_mode(tmp_path: Path) -> None:
+    plumbing.main(["--small", "--concepts", "300", "--out", str(tmp_path)])
+    result = json.loads((tmp_path / "plumbing.json").read_text())
+    ingest = result["bulk_ingest"]
+    assert ingest["concepts"] == 300 and ingest["fragments"] < 100
+    assert ingest["store_bytes_per_concept"] <= ingest["budget_bytes_per_concept"]
+    assert set(result["encode_8_crops"]) == {"rap-tiny-ViT"}
+    assert "| `rap --help` |" in (tmp_path / "plumbing.md").read_text()
