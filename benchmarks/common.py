@@ -35,7 +35,16 @@ def timed(fn: Callable[[], Any], repeat: int) -> list[float]:
 
 
 def peak_rss_mb() -> float:
-    """Peak resident memory of this process so far, in MiB (Linux reports KiB)."""
+    """Peak resident memory of this process so far, in MiB.
+
+    On Linux this is ``VmHWM``, which starts afresh at ``exec`` (``ru_maxrss`` would carry
+    the parent's peak into a child process).
+    """
+    status = Path("/proc/self/status")
+    if status.is_file():
+        for line in status.read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
     kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     return kib / 1024 if sys.platform != "darwin" else kib / 2**20
 

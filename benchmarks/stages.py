@@ -103,11 +103,14 @@ def build(models: str, filler: int, max_new_tokens: int) -> tuple[Any, ...]:
     retriever = RAPRetriever(store, max_distance=None)
     llm = HuggingFaceVLM.from_spec(profile.vlm, max_new_tokens=max_new_tokens)
     engine = RAPQueryEngine(retriever, llm)
-    query = RAPQuery(
-        "What is <Bo> doing?",
-        image=png(pictures.family()),
-        boxes=list(pictures.FAMILY_BOXES.values()),
-    )
+
+    def query(i: int) -> Any:
+        """The family scene, one pixel different per query (a new photo: nothing cached)."""
+        scene = pictures.family()
+        scene.putpixel((i % scene.width, 0), (i % 256, 0, 0))
+        boxes = list(pictures.FAMILY_BOXES.values())
+        return RAPQuery("What is <Bo> doing?", image=png(scene), boxes=boxes)
+
     return profile, store, retriever, llm, engine, query
 
 
@@ -140,14 +143,15 @@ def instrumented(store: Any, retriever: Any, llm: Any, engine: Any) -> Iterator[
 def run(models: str, repeat: int, warmup: int, filler: int, tokens: int) -> dict[str, Any]:
     start = time.perf_counter()
     profile, store, retriever, llm, engine, query = build(models, filler, tokens)
-    engine.query(query)  # loads every model
+    engine.query(query(0))  # loads every model
     setup_s = time.perf_counter() - start
     samples: list[dict[str, float]] = []
     with instrumented(store, retriever, llm, engine) as meter:
         for i in range(warmup + repeat):
+            photo = query(i + 1)
             meter.reset()
             tick = time.perf_counter()
-            response = engine.query(query)
+            response = engine.query(photo)
             total = time.perf_counter() - tick
             if i < warmup:
                 continue

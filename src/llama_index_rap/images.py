@@ -15,7 +15,9 @@ import hashlib
 import io
 import logging
 import os
+import threading
 import warnings
+from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Union
@@ -158,7 +160,44 @@ def load_image(source: ImageInput, limits: ImageLimits = ImageLimits()) -> Loade
         ImageError: A subclass naming the input and what is wrong with it.
     """
     data, label = read_source(source, limits)
-    return decode(data, label, limits)
+    key = (data, label, limits)
+    found = _RECENT.get(key)
+    if found is None:
+        found = decode(data, label, limits)
+        _RECENT.put(key, found)
+    return found
+
+
+class _RecentImages:
+    """The last few images decoded, bounded by count and by pixels.
+
+    One picture passed from stage to stage (the query photo, a concept's image in every
+    prompt) is then decoded once. Keyed by the bytes themselves, so equal bytes always mean
+    the same picture. Callers must not draw on the images they get (copy first).
+    """
+
+    def __init__(self, items: int = 16, pixels: int = 48_000_000) -> None:
+        self.items, self.pixels = items, pixels
+        self._cache: OrderedDict[tuple[bytes, str, ImageLimits], LoadedImage] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: tuple[bytes, str, ImageLimits]) -> LoadedImage | None:
+        with self._lock:
+            found = self._cache.get(key)
+            if found is not None:
+                self._cache.move_to_end(key)
+            return found
+
+    def put(self, key: tuple[bytes, str, ImageLimits], image: LoadedImage) -> None:
+        with self._lock:
+            self._cache[key] = image
+            total = sum(im.width * im.height for im in self._cache.values())
+            while len(self._cache) > 1 and (len(self._cache) > self.items or total > self.pixels):
+                _, dropped = self._cache.popitem(last=False)
+                total -= dropped.width * dropped.height
+
+
+_RECENT = _RecentImages()
 
 
 @functools.cache

@@ -12,7 +12,6 @@ by this class.
 from __future__ import annotations
 
 import asyncio
-import functools
 import threading
 from collections.abc import AsyncGenerator, Iterator, Sequence
 from typing import Any
@@ -251,12 +250,6 @@ class HuggingFaceVLM(CustomLLM):
         return gen()
 
 
-@functools.lru_cache(maxsize=32)
-def _decoded(data: bytes) -> Any:
-    """Decode an image block's bytes; concept images recur from query to query."""
-    return load_image(data).image
-
-
 def to_conversation(messages: Sequence[ChatMessage]) -> tuple[list[dict[str, Any]], list[Any]]:
     """Messages for the processor's chat template, and the images in order of appearance.
 
@@ -271,7 +264,7 @@ def to_conversation(messages: Sequence[ChatMessage]) -> tuple[list[dict[str, Any
                 if block.text:
                     parts.append({"type": "text", "text": block.text})
             elif isinstance(block, ImageBlock):
-                images.append(_decoded(block.resolve_image().read()))
+                images.append(load_image(block.resolve_image().read()).image)
                 parts.append({"type": "image"})
         conversation.append({"role": message.role.value, "content": parts})
     return conversation, images
