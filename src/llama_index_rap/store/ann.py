@@ -7,11 +7,12 @@ write crosses the threshold, refreshed by ``ConceptStore.optimize()``) plus a BT
 the vector search and a ``refine_factor`` that re-ranks candidates by exact distance. Rows
 written after the index was built are still searched (LanceDB scans them flat).
 
-The default index is IVF_RQ (RaBitQ) with 2 bits per dimension (192 bytes per 768-d
-vector, 6% of the vector) and ``refine_factor`` 20. Measured at 200k clustered 768-d vectors
-(benchmarks/README.md): IVF_PQ with refine 10 found 72% of the exact top-5, IVF_RQ with 1 bit
-92%, with 2 bits 99.6%, at 4-6 ms a query; IVF_SQ also finds them all but adds a quarter of
-the vectors' size to the store, and builds slower.
+The default index is IVF_RQ (RaBitQ) with 4 bits per dimension (384 bytes per 768-d
+vector, 1/8 of the vector) and ``refine_factor`` 10. Measured on clustered 768-d vectors
+(benchmarks/README.md): at 200k, IVF_PQ with refine 10 found 72% of the exact top-5, IVF_RQ
+with 1 bit 92%, 2 bits 98%, 4 bits 100%, at 4-7 ms a query; IVF_SQ also finds them all but
+adds a quarter of the vectors' size to the store and builds slower. At 1M, IVF_RQ 4 bits
+with refine 10 found 100%, 2 bits with refine 20 96%.
 """
 
 from __future__ import annotations
@@ -47,13 +48,17 @@ class AnnSettings:
         refine_factor: Candidates re-ranked exactly per result wanted.
         rows_per_concept: Most rows fetched per concept wanted (concepts with several
             images); the user's own images-per-concept ratio when smaller.
+        postfilter_share: From this share of the table's rows on, a user's rows are
+            filtered after the vector search (with proportionally more candidates) instead of
+            before it: LanceDB's pre-filter costs ~20 ms a query at 1M allowed rows.
     """
 
     threshold: int = 100_000
     index_type: IndexType = "IVF_RQ"
-    num_bits: int = 2
+    num_bits: int = 4
     nprobes: int | None = None
-    refine_factor: int = 20
+    refine_factor: int = 10
+    postfilter_share: float = 0.5
     rows_per_concept: int = 4
 
     def probes(self, rows: int) -> int:
@@ -86,10 +91,21 @@ class SearchPlan:
         concepts = table.count_rows(f"{user_filter} AND image_index = 0")
         return cls(rows, concepts, table.count_rows(), use_index=True)
 
+    def prefilter(self, settings: AnnSettings) -> bool:
+        """Whether to filter the user's rows before the vector search (a small share)."""
+        return self.rows < settings.postfilter_share * self.table_rows
+
     def limit(self, k: int, settings: AnnSettings) -> int:
-        """Rows to fetch for ``k`` distinct concepts: ``k`` times the images per concept."""
+        """Rows to fetch for ``k`` distinct concepts.
+
+        ``k`` times the images per concept, and more when other users' rows are filtered
+        out after the search.
+        """
         per_concept = math.ceil(self.rows / max(1, self.concepts))
-        return k * max(1, min(settings.rows_per_concept, per_concept))
+        rows = k * max(1, min(settings.rows_per_concept, per_concept))
+        if self.prefilter(settings):
+            return rows
+        return math.ceil(rows * self.table_rows / max(1, self.rows))
 
 
 def has_index(table: Table) -> bool:
@@ -136,7 +152,7 @@ def ann_search(
     """The ``k`` nearest concepts per unit query vector, through the index."""
     query: Any = table.search([q.tolist() for q in queries])
     data = (
-        query.where(where, prefilter=True)
+        query.where(where, prefilter=plan.prefilter(settings))
         .distance_type("l2")
         .nprobes(settings.probes(plan.table_rows))
         .refine_factor(settings.refine_factor)
