@@ -125,7 +125,7 @@ class ConceptStore:
         self.models = models
         self.ann = ann or AnnSettings()
         self._vectors = UserVectorCache()
-        self._reads = VersionCache()
+        self._reads = VersionCache(capacity=512)  # concept records hold their images
 
     def __repr__(self) -> str:
         return f"ConceptStore(uri={self.uri!r}, user={self.user!r})"
@@ -222,18 +222,18 @@ class ConceptStore:
         """
         ukey = user_key(self._user(user))
         version = self.version
-        found = {}
-        for cid in sorted(set(concept_ids)):
-            concept = self._reads.peek(version, ("concept", ukey, cid))
-            if concept is not None:
-                found[cid] = concept
-        missing = sorted(set(concept_ids) - set(found))
+        ids = set(concept_ids)
+        found: dict[str, Concept] = {}
+        for cid in ids:
+            if (hit := self._reads.peek(version, ("concept", ukey, cid))) is not None:
+                found[cid] = hit
+        missing = sorted(ids - found.keys())
         if missing:
-            where = (
-                f"{eq('user_key', ukey)} AND ({' OR '.join(eq('concept_id', i) for i in missing)})"
-            )
+            wanted = " OR ".join(eq("concept_id", i) for i in missing)
             groups: dict[str, builtins.list[dict[str, Any]]] = {}
-            for row in self.table.rows(where, [*META_COLUMNS, "image"]):
+            for row in self.table.rows(
+                f"{eq('user_key', ukey)} AND ({wanted})", [*META_COLUMNS, "image"]
+            ):
                 if row["user_key"] == ukey:
                     groups.setdefault(row["concept_id"], []).append(row)
             for cid, rows in groups.items():
