@@ -78,7 +78,7 @@ def png(image: Any) -> bytes:
     return buf.getvalue()
 
 
-def build(models: str, filler: int, max_new_tokens: int) -> tuple[Any, ...]:
+def build(models: str, filler: int, max_new_tokens: int, folder: str) -> tuple[Any, ...]:
     """A store with Bo, Mam and ``filler`` more concepts; the engine; the query."""
     from llama_index_rap.demo import pictures
     from llama_index_rap.engine import RAPQueryEngine
@@ -88,7 +88,6 @@ def build(models: str, filler: int, max_new_tokens: int) -> tuple[Any, ...]:
     from llama_index_rap.store import ConceptInput, ConceptStore
 
     profile = get_profile(models)
-    folder = tempfile.mkdtemp(prefix="rap-stages-")
     store = ConceptStore(folder, models=profile)
     store.remember("Bo", png(pictures.bo()), "My Shiba Inu.", category="dog")
     store.remember("Mam", png(pictures.mam()), "My mother.", category="person")
@@ -141,8 +140,16 @@ def instrumented(store: Any, retriever: Any, llm: Any, engine: Any) -> Iterator[
 
 
 def run(models: str, repeat: int, warmup: int, filler: int, tokens: int) -> dict[str, Any]:
+    with tempfile.TemporaryDirectory(prefix="rap-stages-") as folder:
+        return measure(models, repeat, warmup, filler, tokens, folder)
+
+
+def measure(
+    models: str, repeat: int, warmup: int, filler: int, tokens: int, folder: str
+) -> dict[str, Any]:
+    """Build the store and engine in ``folder``, then time ``repeat`` queries."""
     start = time.perf_counter()
-    profile, store, retriever, llm, engine, query = build(models, filler, tokens)
+    profile, store, retriever, llm, engine, query = build(models, filler, tokens, folder)
     engine.query(query(0))  # loads every model
     setup_s = time.perf_counter() - start
     samples: list[dict[str, float]] = []

@@ -176,3 +176,24 @@ def test_store_without_embedding_lists_without_loading_a_model(
     assert plain.encoder_id == tiny_embedding.encoder_id
     assert plain.dim == tiny_embedding.dim
     assert np.isfinite(plain.search(np.ones((1, plain.dim or 0)))[0][0].distance)
+
+
+def test_reads_see_every_write_and_a_snapshot_sees_one_version(
+    store: ConceptStore, photos: dict[str, Path], tiny_embedding
+) -> None:
+    store.remember("Bo", photos["bo"], "Bo is my dog.", category="dog")
+    other = ConceptStore(store.uri, embedding=tiny_embedding, user="alice")  # another writer
+    assert [c.name for c in store.list()] == ["Bo"]
+    bo_id = store.get("Bo").concept_id
+    assert set(store.by_ids([bo_id])) == {bo_id}
+    with store.snapshot() as version:
+        assert [c.name for c in store.list()] == ["Bo"]
+        other.remember("Mam", photos["mam"], "Mam is my mother.")
+        assert store.version == version  # one view for the whole block
+        assert [c.name for c in store.list()] == ["Bo"]
+    # outside the block the cached reads are dropped at once: the new version is seen
+    assert [c.name for c in store.list()] == ["Bo", "Mam"]
+    other.update("Bo", description="Bo is my Shiba Inu.")
+    assert store.by_ids([bo_id])[bo_id].description == "Bo is my Shiba Inu."
+    other.forget("Mam")
+    assert [c.name for c in store.list()] == ["Bo"]

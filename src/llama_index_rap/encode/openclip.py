@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import io
-from collections.abc import Sequence
+import os
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any, cast
 
 import numpy as np
@@ -109,7 +112,7 @@ class OpenCLIPEmbedding(MultiModalEmbedding):
         step = batch_size or self.embed_batch_size
         for start in range(0, len(pil), step):
             chunk = pil[start : start + step]
-            batch = torch.stack([loaded.preprocess(im) for im in chunk]).to(loaded.device)
+            batch = torch.stack(_preprocess(loaded.preprocess, chunk)).to(loaded.device)
             with torch.inference_mode():
                 feats = loaded.model.encode_image(batch).float()
             out[start : start + len(chunk)] = _normalise(feats)
@@ -157,6 +160,19 @@ class OpenCLIPEmbedding(MultiModalEmbedding):
 
     async def _aget_image_embeddings(self, img_file_paths: list[ImageType]) -> list[Embedding]:
         return await asyncio.to_thread(self._get_image_embeddings, img_file_paths)
+
+
+@functools.cache
+def _pool() -> ThreadPoolExecutor:
+    """Threads for the image transforms (PIL and torch release the GIL while resizing)."""
+    return ThreadPoolExecutor(min(4, os.cpu_count() or 1), thread_name_prefix="rap-clip-prep")
+
+
+def _preprocess(preprocess: Callable[[Any], Any], images: Sequence[Any]) -> list[Any]:
+    """Run open_clip's transforms on each image, several at once."""
+    if len(images) < 2:
+        return [preprocess(im) for im in images]
+    return list(_pool().map(preprocess, images))
 
 
 def _as_input(item: ImageType) -> ImageInput:

@@ -238,13 +238,14 @@ class RAPRetriever(MultiModalRetriever):
         self, question: str, image: Image.Image | None, boxes: list[Box], user: str
     ) -> RetrievalReport:
         start = time.perf_counter()
-        concepts = self.store.list(user=user)
-        crops: list[tuple[Box | None, Image.Image]] = []
-        if image is not None and self.top_k and concepts:
-            categories = [c.category for c in concepts if c.category]
-            crops = self.crops(image, boxes, categories)
-        detect = time.perf_counter() - start
-        report = self.match(question, crops, user, concepts)
+        with self.store.snapshot():  # one version check for the list, search and records
+            concepts = self.store.list(user=user)
+            crops: list[tuple[Box | None, Image.Image]] = []
+            if image is not None and self.top_k and concepts:
+                categories = [c.category for c in concepts if c.category]
+                crops = self.crops(image, boxes, categories)
+            detect = time.perf_counter() - start
+            report = self.match(question, crops, user, concepts)
         report.timings["detect"] = detect
         report.timings["total"] = time.perf_counter() - start
         if self._verbose:

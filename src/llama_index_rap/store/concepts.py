@@ -9,9 +9,11 @@ sees it: no restart, no retraining.
 from __future__ import annotations
 
 import builtins
+import contextlib
 import logging
 import os
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextvars import ContextVar
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -125,6 +127,7 @@ class ConceptStore:
         self.models = models
         self.ann = ann or AnnSettings()
         self._vectors = UserVectorCache()
+        self._pinned: ContextVar[int | None] = ContextVar(f"rap-version-{id(self)}", default=None)
         self._reads = VersionCache(capacity=512)  # concept records hold their images
 
     def __repr__(self) -> str:
@@ -154,8 +157,26 @@ class ConceptStore:
 
     @property
     def version(self) -> int:
-        """The table's current version (0 before the first write); any write moves it."""
-        return self.table.version
+        """The table's current version (0 before the first write); any write moves it.
+
+        Inside :meth:`snapshot`, the version read when it began.
+        """
+        pinned = self._pinned.get()
+        return self.table.version if pinned is None else pinned
+
+    @contextlib.contextmanager
+    def snapshot(self) -> Iterator[int]:
+        """Read the table version once for every read inside (one query, one view).
+
+        Reads cached for that version (the concept list, concept records, the search plan)
+        are reused without a manifest check each; rows written meanwhile are seen by the
+        next read outside the block.
+        """
+        token = self._pinned.set(self.table.version)
+        try:
+            yield self.version
+        finally:
+            self._pinned.reset(token)
 
     def check_encoder(self, encoder: str, dim: int) -> None:
         """Refuse vectors from another embedding space than the table's.
@@ -280,7 +301,7 @@ class ConceptStore:
             )
         queries = queries / np.maximum(np.linalg.norm(queries, axis=1, keepdims=True), 1e-12)
         ukey = user_key(self._user(user))
-        version = self.table.version
+        version = self.version
         plan = self._search_plan(table, ukey, version)
         if plan.use_index:
             return ann_search(
