@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -13,7 +14,14 @@ EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 
 
 def run_example(name: str, *args: str) -> str:
-    env = {**os.environ, "HF_HUB_OFFLINE": "1"}
+    with tempfile.TemporaryDirectory(prefix="rap-example-") as scratch:
+        # the examples keep their stores in temp folders for the reader to look at; here
+        # those go into one folder that is removed afterwards
+        env = {**os.environ, "HF_HUB_OFFLINE": "1", "TMPDIR": scratch}
+        return _run(name, args, env)
+
+
+def _run(name: str, args: tuple[str, ...], env: dict[str, str]) -> str:
     result = subprocess.run(
         [sys.executable, str(EXAMPLES / name), "--models", "tiny", *args],
         capture_output=True,
