@@ -20,7 +20,7 @@ bytes): this benchmark is about search; ingest through ``remember_many`` is meas
 ``benchmarks/plumbing.py``.
 
 Run (from the repository root):
-    .venv/bin/python -m benchmarks.search --out benchmarks/results            # full, ~40 min
+    .venv/bin/python -m benchmarks.search --out benchmarks/results            # full, ~25 min
     .venv/bin/python -m benchmarks.search --small --out /tmp/bench            # ~1 min
 """
 

@@ -4,8 +4,9 @@ Below ``threshold`` rows a user's vectors are searched exactly in memory
 (:mod:`llama_index_rap.store.exact`). Past it, the table gets an IVF index (built when a
 write crosses the threshold, refreshed by ``ConceptStore.optimize()``) plus a BTree index on
 ``user_key``, and the user's search goes through LanceDB with the user filter applied before
-the vector search and a ``refine_factor`` that re-ranks candidates by exact distance. Rows
-written after the index was built are still searched (LanceDB scans them flat).
+the vector search (after it, for a user who owns most of the table) and a ``refine_factor``
+that re-ranks candidates by exact distance. Rows written after the index was built are still
+searched (LanceDB scans them flat).
 
 The default index is IVF_RQ (RaBitQ) with 4 bits per dimension (384 bytes per 768-d
 vector, 1/8 of the vector) and ``refine_factor`` 10. Measured on clustered 768-d vectors
