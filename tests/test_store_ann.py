@@ -46,7 +46,7 @@ def test_large_users_are_searched_through_an_index_with_high_recall(
     approx = store.search(queries, k=5)
     ukey = user_key("big")
     exact = UserVectors.from_arrow(
-        store.table.arrow(eq("user_key", ukey), COLUMNS), 0, dim, ukey
+        store.table.arrow(eq("user_key", ukey), COLUMNS), dim, ukey
     ).search(queries / np.linalg.norm(queries, axis=1, keepdims=True), 5, None)
 
     pairs = list(zip(approx, exact, strict=True))

@@ -3,7 +3,8 @@ from __future__ import annotations
 import numpy as np
 import pyarrow as pa
 
-from llama_index_rap.store.exact import UserVectorCache, UserVectors
+from llama_index_rap.store.cache import VersionCache
+from llama_index_rap.store.exact import UserVectors
 
 
 def table(concepts: list[str], vectors: np.ndarray, users: list[str]) -> pa.Table:
@@ -30,7 +31,7 @@ def test_matches_brute_force_with_concepts_of_several_images() -> None:
     rng = np.random.default_rng(0)
     concepts = [f"c{rng.integers(0, 40)}" for _ in range(200)]
     vectors = unit(rng, 200, 16)
-    found = UserVectors.from_arrow(table(concepts, vectors, ["u"] * 200), 1, 16, "u")
+    found = UserVectors.from_arrow(table(concepts, vectors, ["u"] * 200), 16, "u")
     queries = unit(rng, 7, 16)
     hits = found.search(queries, k=5, max_distance=None)
     dist = ((queries[:, None, :] - vectors[None, :, :]) ** 2).sum(-1)
@@ -50,7 +51,7 @@ def test_other_users_rows_are_dropped_and_threshold_applies() -> None:
     rng = np.random.default_rng(1)
     vectors = unit(rng, 4, 8)
     found = UserVectors.from_arrow(
-        table(["a", "b", "c", "d"], vectors, ["u", "x", "u", "x"]), 1, 8, "u"
+        table(["a", "b", "c", "d"], vectors, ["u", "x", "u", "x"]), 8, "u"
     )
     assert sorted(found.concept_ids) == ["a", "c"]
     hits = found.search(vectors[[1]], k=4, max_distance=None)[0]
@@ -60,11 +61,16 @@ def test_other_users_rows_are_dropped_and_threshold_applies() -> None:
 
 
 def test_empty_and_cache() -> None:
-    empty = UserVectors.from_arrow(table([], np.zeros((0, 4), np.float32), []), 3, 4, "u")
+    empty = UserVectors.from_arrow(table([], np.zeros((0, 4), np.float32), []), 4, "u")
     assert empty.search(np.ones((2, 4), np.float32) / 2, 2, None) == [[], []]
-    cache = UserVectorCache(capacity=2)
+    cache = VersionCache(capacity=2)  # how the store keeps users' vectors
     for key in ("a", "b", "c"):
-        cache.put(key, empty)
-    assert cache.get("a", 3) is None  # evicted
-    assert cache.get("c", 3) is empty
-    assert cache.get("c", 4) is None  # another version
+        cache.put(3, key, empty)
+    assert cache.peek(3, "a") is None  # evicted
+    assert cache.peek(3, "c") is empty
+    assert cache.peek(4, "c") is None  # another version
+    cache.put(5, "a", empty)
+    cache.put(5, "b", empty)
+    assert cache.peek(5, "a") is empty  # used: "b" is now the least recently used
+    cache.put(5, "c", empty)
+    assert cache.peek(5, "b") is None and cache.peek(5, "a") is empty

@@ -13,7 +13,7 @@ T = TypeVar("T")
 
 
 class VersionCache:
-    """Values computed at one table version, at most ``capacity`` of them (oldest go first).
+    """Values computed at one table version; past ``capacity``, the least recently used go.
 
     Args:
         capacity: How many values to keep.
@@ -27,18 +27,19 @@ class VersionCache:
     def get(self, version: int, key: Hashable, compute: Callable[[], T]) -> T:
         """The value of ``key`` at ``version``, computed on a miss."""
         self._at(version)
-        if key not in self._items:
-            value = compute()
+        if key in self._items:
+            self._items[key] = self._items.pop(key)  # now the most recently used
+        else:
             while len(self._items) >= self.capacity:
                 self._items.pop(next(iter(self._items)))
-            self._items[key] = value
+            self._items[key] = compute()
         result: T = self._items[key]
         return result
 
     def peek(self, version: int, key: Hashable) -> Any:
         """The cached value of ``key`` at ``version``, or ``None``."""
         self._at(version)
-        return self._items.get(key)
+        return self.get(version, key, lambda: None) if key in self._items else None
 
     def put(self, version: int, key: Hashable, value: Any) -> None:
         """Remember ``value`` for ``key`` at ``version``."""

@@ -34,7 +34,7 @@ from llama_index_rap.store.ann import (
     has_index,
 )
 from llama_index_rap.store.cache import VersionCache
-from llama_index_rap.store.exact import COLUMNS, UserVectorCache, UserVectors
+from llama_index_rap.store.exact import COLUMNS, UserVectors
 from llama_index_rap.store.schema import (
     META_COLUMNS,
     Concept,
@@ -126,7 +126,7 @@ class ConceptStore:
         self._embedding = embedding
         self.models = models
         self.ann = ann or AnnSettings()
-        self._vectors = UserVectorCache()
+        self._vectors = VersionCache(capacity=64)  # users whose vectors are in memory
         self._pinned: ContextVar[int | None] = ContextVar(f"rap-version-{id(self)}", default=None)
         self._reads = VersionCache(capacity=512)  # concept records hold their images
 
@@ -319,15 +319,13 @@ class ConceptStore:
         )
 
     def _user_vectors(self, ukey: str, version: int) -> UserVectors | None:
-        cached = self._vectors.get(ukey, version)
-        if cached is not None:
-            return cached
-        data = self.table.arrow(eq("user_key", ukey), COLUMNS)
-        if data is None:
-            return None
-        found = UserVectors.from_arrow(data, version, self.dim or 0, ukey)
-        self._vectors.put(ukey, found)
-        return found
+        """The user's vectors, read once per table version."""
+
+        def read() -> UserVectors | None:
+            data = self.table.arrow(eq("user_key", ukey), COLUMNS)
+            return None if data is None else UserVectors.from_arrow(data, self.dim or 0, ukey)
+
+        return self._vectors.get(version, ukey, read)
 
     # writing ----------------------------------------------------------------------------
 

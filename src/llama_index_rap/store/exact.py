@@ -8,7 +8,6 @@ with several images is reduced to its nearest image in one vectorised step.
 
 from __future__ import annotations
 
-from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any
 
@@ -21,10 +20,9 @@ COLUMNS = ["row_id", "concept_id", "name", "user_key", "vector"]
 
 @dataclass(frozen=True)
 class UserVectors:
-    """One user's vectors, sorted by concept, valid for one table version.
+    """One user's vectors, sorted by concept (the store caches them per table version).
 
     Args:
-        version: The table version they were read at.
         row_ids: Row id of each vector.
         concept_ids: Concept of each vector (sorted).
         names: Concept name of each vector.
@@ -32,7 +30,6 @@ class UserVectors:
         starts: Index of each concept's first row.
     """
 
-    version: int
     row_ids: np.ndarray
     concept_ids: np.ndarray
     names: np.ndarray
@@ -40,7 +37,7 @@ class UserVectors:
     starts: np.ndarray
 
     @classmethod
-    def from_arrow(cls, data: Any, version: int, dim: int, ukey: str) -> UserVectors:
+    def from_arrow(cls, data: Any, dim: int, ukey: str) -> UserVectors:
         """Build from an Arrow table with :data:`COLUMNS`; rows of other users are dropped."""
         mine = np.asarray(data.column("user_key").to_pylist(), dtype=object) == ukey
         vectors = data.column("vector").combine_chunks().flatten().to_numpy().reshape(-1, dim)
@@ -50,7 +47,6 @@ class UserVectors:
         boundaries = np.flatnonzero(concept_ids[1:] != concept_ids[:-1]) + 1
         starts = np.concatenate([[0], boundaries]) if len(order) else np.zeros(0)
         return cls(
-            version=version,
             row_ids=np.asarray(data.column("row_id").to_pylist(), dtype=object)[order],
             concept_ids=concept_ids,
             names=np.asarray(data.column("name").to_pylist(), dtype=object)[order],
@@ -103,30 +99,3 @@ class UserVectors:
         lo = int(self.starts[concept])
         hi = int(self.starts[concept + 1]) if concept + 1 < len(self.starts) else len(sims)
         return lo + int(np.argmax(sims[lo:hi]))
-
-
-class UserVectorCache:
-    """The most recently searched users' vectors (least recently used ones are dropped).
-
-    Args:
-        capacity: How many users to keep.
-    """
-
-    def __init__(self, capacity: int = 64) -> None:
-        self.capacity = capacity
-        self._items: OrderedDict[str, UserVectors] = OrderedDict()
-
-    def get(self, ukey: str, version: int) -> UserVectors | None:
-        """The cached vectors of ``ukey`` if read at ``version``."""
-        item = self._items.get(ukey)
-        if item is None or item.version != version:
-            return None
-        self._items.move_to_end(ukey)
-        return item
-
-    def put(self, ukey: str, item: UserVectors) -> None:
-        """Cache ``item`` for ``ukey``."""
-        self._items[ukey] = item
-        self._items.move_to_end(ukey)
-        while len(self._items) > self.capacity:
-            self._items.popitem(last=False)
