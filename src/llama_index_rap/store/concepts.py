@@ -26,15 +26,8 @@ from llama_index_rap.errors import (
     LimitExceededError,
 )
 from llama_index_rap.images import ImageInput
-from llama_index_rap.store.ann import (
-    AnnSettings,
-    SearchPlan,
-    ann_search,
-    build_index,
-    has_index,
-)
+from llama_index_rap.store.ann import AnnSettings, build_index, has_index
 from llama_index_rap.store.cache import VersionCache
-from llama_index_rap.store.exact import COLUMNS, UserVectors
 from llama_index_rap.store.schema import (
     META_COLUMNS,
     Concept,
@@ -45,6 +38,7 @@ from llama_index_rap.store.schema import (
     normalise_name,
     user_key,
 )
+from llama_index_rap.store.searching import VectorSearch
 from llama_index_rap.store.table import ConceptTable
 from llama_index_rap.store.transfer import read_export, read_rap_database, write_export
 from llama_index_rap.store.validate import (
@@ -66,8 +60,6 @@ from llama_index_rap.store.writing import (
 )
 
 if TYPE_CHECKING:
-    from lancedb.table import Table
-
     from llama_index_rap.encode.openclip import OpenCLIPEmbedding
     from llama_index_rap.models.specs import ModelProfile
 
@@ -126,7 +118,7 @@ class ConceptStore:
         self._embedding = embedding
         self.models = models
         self.ann = ann or AnnSettings()
-        self._vectors = VersionCache(capacity=64)  # users whose vectors are in memory
+        self._search = VectorSearch(self.table)
         self._pinned: ContextVar[int | None] = ContextVar(f"rap-version-{id(self)}", default=None)
         self._reads = VersionCache(capacity=512)  # concept records hold their images
 
@@ -301,31 +293,7 @@ class ConceptStore:
             )
         queries = queries / np.maximum(np.linalg.norm(queries, axis=1, keepdims=True), 1e-12)
         ukey = user_key(self._user(user))
-        version = self.version
-        plan = self._search_plan(table, ukey, version)
-        if plan.use_index:
-            return ann_search(
-                table, queries, eq("user_key", ukey), ukey, k, max_distance, self.ann, plan
-            )
-        found = self._user_vectors(ukey, version)
-        if found is None:
-            return [[] for _ in range(len(queries))]
-        return found.search(queries, k, max_distance)
-
-    def _search_plan(self, table: Table, ukey: str, version: int) -> SearchPlan:
-        """How the user's search runs at ``version`` (counted once per version)."""
-        return self._reads.get(
-            version, ("plan", ukey), lambda: SearchPlan.count(table, eq("user_key", ukey), self.ann)
-        )
-
-    def _user_vectors(self, ukey: str, version: int) -> UserVectors | None:
-        """The user's vectors, read once per table version."""
-
-        def read() -> UserVectors | None:
-            data = self.table.arrow(eq("user_key", ukey), COLUMNS)
-            return None if data is None else UserVectors.from_arrow(data, self.dim or 0, ukey)
-
-        return self._vectors.get(version, ukey, read)
+        return self._search.search(table, queries, ukey, self.version, k, max_distance, self.ann)
 
     # writing ----------------------------------------------------------------------------
 
