@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
 import tempfile
 
 # Before any test module imports ultralytics or huggingface_hub: nothing touches the network.
@@ -10,7 +12,10 @@ _CONFIG_DIR = tempfile.mkdtemp(prefix="rap-yolo-config-")
 os.environ["HF_HUB_OFFLINE"] = "1"
 os.environ["YOLO_OFFLINE"] = "1"
 os.environ["YOLO_CONFIG_DIR"] = _CONFIG_DIR
-os.environ.setdefault("RAP_CACHE", tempfile.mkdtemp(prefix="rap-cache-"))
+atexit.register(shutil.rmtree, _CONFIG_DIR, ignore_errors=True)
+if "RAP_CACHE" not in os.environ:  # the tiny models' configs and processors, for this run
+    os.environ["RAP_CACHE"] = tempfile.mkdtemp(prefix="rap-cache-")
+    atexit.register(shutil.rmtree, os.environ["RAP_CACHE"], ignore_errors=True)
 os.environ.pop("RAP_DB", None)
 os.environ.pop("RAP_USER", None)
 

@@ -59,6 +59,13 @@ def test_large_users_are_searched_through_an_index_with_high_recall(
     for a, e in zip(approx, exact, strict=True):
         assert abs(a[0].distance - e[0].distance) < 1e-3 or a[0].distance >= e[0].distance
     assert all(h.name != "small" for hits in approx for h in hits)  # the user filter holds
+    with store.snapshot():  # the plan is the pinned version's; the index sees a newer row
+        store.remember_many(
+            [ConceptInput("twin", buf.getvalue(), "Another user's twin.")],
+            vectors=[[queries[0]]],
+            user="other",
+        )
+        assert all(h.name != "twin" for h in store.search(queries[:1], k=5)[0])
     store.optimize()  # compacts and rebuilds the index
     assert has_index(table)
     assert store.search(queries[:1], k=1)[0][0].concept_id == approx[0][0].concept_id

@@ -9,11 +9,14 @@ that re-ranks candidates by exact distance. Rows written after the index was bui
 searched (LanceDB scans them flat).
 
 The default index is IVF_RQ (RaBitQ) with 4 bits per dimension (384 bytes per 768-d
-vector, 1/8 of the vector) and ``refine_factor`` 10. Measured on clustered 768-d vectors
-(benchmarks/README.md): at 200k, IVF_PQ with refine 10 found 72% of the exact top-5, IVF_RQ
-with 1 bit 92%, 2 bits 98%, 4 bits 100%, at 4-7 ms a query; IVF_SQ also finds them all but
-adds a quarter of the vectors' size to the store and builds slower. At 1M, IVF_RQ 4 bits
-with refine 10 found 100%, 2 bits with refine 20 96%.
+vector, 1/8 of the vector), ``refine_factor`` 5 and one partition in 12 probed. Measured on
+clustered 768-d vectors (benchmarks/README.md): at 200k, IVF_PQ with refine 10 found 72% of
+the exact top-5, IVF_RQ with 1 bit 92%, 2 bits 98%, 4 bits 100%, at 4-7 ms a query; IVF_SQ
+also finds them all but adds a quarter of the vectors' size to the store and builds slower.
+At 1M, IVF_RQ 4 bits found 100% with refine 5 or 10 (98% with 2); on isotropic vectors one
+partition in 20 missed 4 of 100 planted near-duplicates, one in 12 none.
+
+Queries go through LanceDB's async API (:mod:`llama_index_rap.store.aio`).
 """
 
 from __future__ import annotations
@@ -25,11 +28,12 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
+from llama_index_rap.store import aio
 from llama_index_rap.store.locking import with_retries
-from llama_index_rap.store.schema import SearchHit
+from llama_index_rap.store.schema import SearchHit, eq
 
 if TYPE_CHECKING:
-    from lancedb.table import Table
+    from lancedb.table import AsyncTable, Table
 
 logger = logging.getLogger(__name__)
 
@@ -45,7 +49,7 @@ class AnnSettings:
             the index (the exact in-memory scan below it).
         index_type: LanceDB vector index kind.
         num_bits: Bits per dimension of IVF_RQ codes.
-        nprobes: IVF partitions probed per query; ``None``: one in 20, at least 20.
+        nprobes: IVF partitions probed per query; ``None``: one in 12, at least 20.
         refine_factor: Candidates re-ranked exactly per result wanted.
         rows_per_concept: Most rows fetched per concept wanted (concepts with several
             images); the user's own images-per-concept ratio when smaller.
@@ -58,13 +62,13 @@ class AnnSettings:
     index_type: IndexType = "IVF_RQ"
     num_bits: int = 4
     nprobes: int | None = None
-    refine_factor: int = 10
+    refine_factor: int = 5
     postfilter_share: float = 0.5
     rows_per_concept: int = 4
 
     def probes(self, rows: int) -> int:
         """Partitions probed in a table of ``rows`` rows."""
-        return self.nprobes or min(partitions_for(rows), max(20, partitions_for(rows) // 20))
+        return self.nprobes or min(partitions_for(rows), max(20, partitions_for(rows) // 12))
 
 
 @dataclass(frozen=True)
@@ -141,27 +145,32 @@ def build_index(table: Table, dim: int, settings: AnnSettings | None = None) -> 
 
 
 def ann_search(
-    table: Table,
+    table: AsyncTable,
     queries: np.ndarray,
-    where: str,
     ukey: str,
     k: int,
     max_distance: float | None,
     settings: AnnSettings,
     plan: SearchPlan,
 ) -> list[list[SearchHit]]:
-    """The ``k`` nearest concepts per unit query vector, through the index."""
-    query: Any = table.search([q.tolist() for q in queries])
-    data = (
-        query.where(where, prefilter=plan.prefilter(settings))
+    """The ``k`` nearest concepts of user ``ukey`` per unit query vector, through the index.
+
+    A user who owns a small share of the table is filtered before the vector search; one
+    who owns most of it after, here, from more candidates. Other users' rows are dropped
+    here in both cases (rows written since ``plan`` was counted are searched too).
+    """
+    query = (
+        table.vector_search(queries if len(queries) > 1 else queries[0])
+        .column("vector")
         .distance_type("l2")
         .nprobes(settings.probes(plan.table_rows))
         .refine_factor(settings.refine_factor)
-        .select(["row_id", "concept_id", "name", "user_key", "_distance"])
+        .select(["row_id", "concept_id", "name", "user_key"])
         .limit(plan.limit(k, settings))
-        .to_arrow()
-        .to_pylist()
     )
+    if plan.prefilter(settings):
+        query = query.where(eq("user_key", ukey))
+    data = aio.run(query.to_arrow()).to_pylist()
     results: list[list[SearchHit]] = [[] for _ in range(len(queries))]
     seen: list[set[str]] = [set() for _ in range(len(queries))]
     for row in sorted(data, key=lambda r: (r.get("query_index", 0), r["_distance"])):

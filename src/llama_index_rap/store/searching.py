@@ -47,8 +47,8 @@ class VectorSearch:
         """The ``k`` nearest concepts of user ``ukey`` for each unit query vector."""
         where = eq("user_key", ukey)
         plan = self._plans.get(version, ukey, lambda: SearchPlan.count(lance, where, ann))
-        if plan.use_index:
-            return ann_search(lance, queries, where, ukey, k, max_distance, ann, plan)
+        if plan.use_index and (indexed := self.table.open_async()) is not None:
+            return ann_search(indexed, queries, ukey, k, max_distance, ann, plan)
         found = self._vectors.get(version, ukey, lambda: self._read(ukey))
         if found is None:
             return [[] for _ in range(len(queries))]

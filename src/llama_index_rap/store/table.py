@@ -8,6 +8,7 @@ space.
 from __future__ import annotations
 
 import contextlib
+import os
 import warnings
 from collections.abc import Sequence
 from datetime import timedelta
@@ -15,12 +16,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from llama_index_rap.errors import EncoderMismatchError, InvalidInputError
+from llama_index_rap.store import aio
 from llama_index_rap.store.locking import with_retries, write_lock
 from llama_index_rap.store.schema import ENCODER_METADATA_KEY, StoreVersion, concept_row_model
+from llama_index_rap.store.versions import VersionWatch
 
 if TYPE_CHECKING:
     import pyarrow as pa
-    from lancedb.table import Table
+    from lancedb.table import AsyncTable, Table
 
 
 class ConceptTable:
@@ -40,13 +43,17 @@ class ConceptTable:
 
         self.uri = uri
         self.name = name
+        self.storage_options = storage_options
         self.local_dir = _local_path(uri)
+        self._watch: VersionWatch | None = None
         if self.local_dir is not None:
             self.local_dir.mkdir(parents=True, exist_ok=True)
+            self._watch = VersionWatch(self.local_dir / f"{name}.lance" / "_versions")
         self._db = lancedb.connect(
             uri, read_consistency_interval=timedelta(0), storage_options=storage_options
         )
         self._table: Table | None = None
+        self._async: tuple[int, AsyncTable] | None = None
         self._space: tuple[str | None, int] | None = None
 
     def open(self) -> Table | None:
@@ -57,6 +64,24 @@ class ConceptTable:
             except (ValueError, FileNotFoundError):
                 return None
         return self._table
+
+    def open_async(self) -> AsyncTable | None:
+        """The table through LanceDB's async API (run with :func:`aio.run`), or ``None``."""
+        if self._async is None or self._async[0] != os.getpid():
+            if self.open() is None:
+                return None
+            self._async = (os.getpid(), aio.run(self._open_async()))
+        return self._async[1]
+
+    async def _open_async(self) -> AsyncTable:
+        import lancedb
+
+        db = await lancedb.connect_async(
+            self.uri,
+            read_consistency_interval=timedelta(0),
+            storage_options=self.storage_options,
+        )
+        return await db.open_table(self.name)
 
     @property
     def encoder_id(self) -> str | None:
@@ -81,9 +106,16 @@ class ConceptTable:
 
     @property
     def version(self) -> int:
-        """The current version (0 before the first write)."""
+        """The current version (0 before the first write).
+
+        Local tables: read again only when the manifest folder changed (:class:`VersionWatch`).
+        """
         table = self.open()
-        return 0 if table is None else int(table.version)
+        if table is None:
+            return 0
+        if self._watch is None:
+            return int(table.version)
+        return self._watch.current(lambda: int(table.version))
 
     def check_encoder(self, encoder: str, dim: int) -> None:
         """Refuse vectors from another embedding space than the table's.
