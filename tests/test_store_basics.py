@@ -230,3 +230,7 @@ def test_a_settled_local_table_is_not_asked_for_its_version_until_a_write(
     assert store.version == watch.current(counted) and asked == 3  # trusted from here
     store.remember("Toy", photos["toy"], "Toy is a plush bear.")
     assert [c.name for c in store.list()] == ["Bo", "Toy"]  # its own writes, at once
+    unwatched = ConceptStore(store.uri, embedding=tiny_embedding, watch_versions=False)
+    assert unwatched.table._watch is None
+    other.forget("Mam")
+    assert unwatched.list(user="bob") == []  # asks LanceDB every time

@@ -165,7 +165,7 @@ def ann_search(
         .distance_type("l2")
         .nprobes(settings.probes(plan.table_rows))
         .refine_factor(settings.refine_factor)
-        .select(["row_id", "concept_id", "name", "user_key"])
+        .select(["row_id", "concept_id", "name", "user_key", "_distance"])
         .limit(plan.limit(k, settings))
     )
     if plan.prefilter(settings):

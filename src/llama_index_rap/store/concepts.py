@@ -97,6 +97,9 @@ class ConceptStore:
         limits: Bounds on names, descriptions, images and counts.
         storage_options: Passed to LanceDB (object-store credentials, endpoint).
         ann: When to index the table and search large users approximately.
+        watch_versions: For a local store, read the table version again only when its
+            ``_versions/`` folder changed (a ``stat``, not a manifest listing). Turn off on
+            a network file system whose clock differs from this machine's by over a second.
     """
 
     def __init__(
@@ -110,11 +113,12 @@ class ConceptStore:
         limits: StoreLimits | None = None,
         storage_options: dict[str, str] | None = None,
         ann: AnnSettings | None = None,
+        watch_versions: bool = True,
     ) -> None:
         self.uri = str(uri) if uri is not None else default_uri()
         self.limits = limits or StoreLimits()
         self.user = clean_user(user or os.environ.get("RAP_USER") or DEFAULT_USER, self.limits)
-        self.table = ConceptTable(self.uri, table, storage_options)
+        self.table = ConceptTable(self.uri, table, storage_options, watch_versions)
         self._embedding = embedding
         self.models = models
         self.ann = ann or AnnSettings()

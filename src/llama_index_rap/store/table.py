@@ -36,9 +36,16 @@ class ConceptTable:
         uri: A local directory or any LanceDB URI.
         name: Table name.
         storage_options: Passed to LanceDB (object-store credentials, endpoint).
+        watch_versions: Use a :class:`VersionWatch` for a local table.
     """
 
-    def __init__(self, uri: str, name: str, storage_options: dict[str, str] | None) -> None:
+    def __init__(
+        self,
+        uri: str,
+        name: str,
+        storage_options: dict[str, str] | None,
+        watch_versions: bool = True,
+    ) -> None:
         import lancedb
 
         self.uri = uri
@@ -48,7 +55,8 @@ class ConceptTable:
         self._watch: VersionWatch | None = None
         if self.local_dir is not None:
             self.local_dir.mkdir(parents=True, exist_ok=True)
-            self._watch = VersionWatch(self.local_dir / f"{name}.lance" / "_versions")
+            if watch_versions:
+                self._watch = VersionWatch(self.local_dir / f"{name}.lance" / "_versions")
         self._db = lancedb.connect(
             uri, read_consistency_interval=timedelta(0), storage_options=storage_options
         )
