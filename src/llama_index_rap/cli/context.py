@@ -65,7 +65,6 @@ class CliState:
         if self.profile.random_weights:
             click.echo(
                 f"note: models have random weights (--models {self.profile.name}); retrieval "
-                "and answers "
-                "are meaningless, use --models default for real ones",
+                "and answers are meaningless, use --models default for real ones",
                 err=True,
             )

@@ -1,7 +1,8 @@
 """Reads remembered for one table version: any write (from any process) drops them all.
 
-The table version is read (one manifest check) on every call, so a cached answer is never
-older than the table: this only saves re-reading rows that cannot have changed.
+Callers pass the table version they just read (``ConceptTable.version``, or the one a
+``ConceptStore.snapshot()`` pinned), so a cached answer is never older than the table: this
+only saves re-reading rows that cannot have changed.
 """
 
 from __future__ import annotations

@@ -188,11 +188,18 @@ class ConceptStore:
         return self.user if user is None else clean_user(user, self.limits)
 
     def _concept_rows(
-        self, ukey: str, columns: Sequence[str], name: str | None = None
+        self,
+        ukey: str,
+        columns: Sequence[str],
+        name: str | None = None,
+        ids: Sequence[str] = (),
     ) -> dict[str, builtins.list[dict[str, Any]]]:
+        """The user's rows grouped by concept: all, the one called ``name``, or ``ids``."""
         where = eq("user_key", ukey)
         if name is not None:
             where += " AND " + eq("name_key", name_key(name))
+        if ids:
+            where += f" AND ({' OR '.join(eq('concept_id', i) for i in ids)})"
         grouped: dict[str, builtins.list[dict[str, Any]]] = {}
         for row in self.table.rows(where, columns):
             if row["user_key"] == ukey:  # belt and braces: never another user's row
@@ -246,13 +253,7 @@ class ConceptStore:
                 found[cid] = hit
         missing = sorted(ids - found.keys())
         if missing:
-            wanted = " OR ".join(eq("concept_id", i) for i in missing)
-            groups: dict[str, builtins.list[dict[str, Any]]] = {}
-            for row in self.table.rows(
-                f"{eq('user_key', ukey)} AND ({wanted})", [*META_COLUMNS, "image"]
-            ):
-                if row["user_key"] == ukey:
-                    groups.setdefault(row["concept_id"], []).append(row)
+            groups = self._concept_rows(ukey, [*META_COLUMNS, "image"], ids=missing)
             for cid, rows in groups.items():
                 found[cid] = Concept.from_rows(rows)
                 self._reads.put(version, ("concept", ukey, cid), found[cid])
@@ -287,8 +288,7 @@ class ConceptStore:
         queries = np.atleast_2d(np.asarray(vectors, dtype=np.float32))
         if k < 1:
             raise InvalidInputError(f"k must be at least 1, got {k}")
-        table = self.table.open()
-        if table is None:
+        if self.dim is None:  # nothing written yet
             return [[] for _ in range(len(queries))]
         if queries.shape[1] != self.dim:
             raise EncoderMismatchError(
@@ -297,7 +297,7 @@ class ConceptStore:
             )
         queries = queries / np.maximum(np.linalg.norm(queries, axis=1, keepdims=True), 1e-12)
         ukey = user_key(self._user(user))
-        return self._search.search(table, queries, ukey, self.version, k, max_distance, self.ann)
+        return self._search.search(queries, ukey, self.version, k, max_distance, self.ann)
 
     # writing ----------------------------------------------------------------------------
 

@@ -16,8 +16,6 @@ from llama_index_rap.store.exact import COLUMNS, UserVectors
 from llama_index_rap.store.schema import SearchHit, eq
 
 if TYPE_CHECKING:
-    from lancedb.table import Table
-
     from llama_index_rap.store.table import ConceptTable
 
 
@@ -36,7 +34,6 @@ class VectorSearch:
 
     def search(
         self,
-        lance: Table,
         queries: np.ndarray,
         ukey: str,
         version: int,
@@ -45,15 +42,18 @@ class VectorSearch:
         ann: AnnSettings,
     ) -> list[list[SearchHit]]:
         """The ``k`` nearest concepts of user ``ukey`` for each unit query vector."""
+        lance = self.table.open()
+        if lance is None:
+            return [[] for _ in range(len(queries))]
         where = eq("user_key", ukey)
         plan = self._plans.get(version, ukey, lambda: SearchPlan.count(lance, where, ann))
         if plan.use_index and (indexed := self.table.open_async()) is not None:
             return ann_search(indexed, queries, ukey, k, max_distance, ann, plan)
-        found = self._vectors.get(version, ukey, lambda: self._read(ukey))
+        found = self._vectors.get(version, ukey, lambda: self._read(where, ukey))
         if found is None:
             return [[] for _ in range(len(queries))]
         return found.search(queries, k, max_distance)
 
-    def _read(self, ukey: str) -> UserVectors | None:
-        data = self.table.arrow(eq("user_key", ukey), COLUMNS)
+    def _read(self, where: str, ukey: str) -> UserVectors | None:
+        data = self.table.arrow(where, COLUMNS)
         return None if data is None else UserVectors.from_arrow(data, self.table.dim or 0, ukey)
