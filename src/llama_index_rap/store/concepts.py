@@ -4,6 +4,9 @@ One table holds every user's concepts; every read, search and delete is scoped t
 through a hex key, never through the user's text. Remembering writes each concept (all its
 images) in one commit, so a reader sees a concept whole or not at all, and the next search
 sees it: no restart, no retraining.
+
+This is the facade: reads live in :mod:`~llama_index_rap.store.reading`, searches in
+:mod:`~llama_index_rap.store.searching`, write steps in :mod:`~llama_index_rap.store.writing`.
 """
 
 from __future__ import annotations
@@ -12,8 +15,7 @@ import builtins
 import contextlib
 import logging
 import os
-from collections.abc import Callable, Iterable, Iterator, Sequence
-from contextvars import ContextVar
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -27,14 +29,13 @@ from llama_index_rap.errors import (
 )
 from llama_index_rap.images import ImageInput
 from llama_index_rap.store.ann import AnnSettings, build_index, has_index
-from llama_index_rap.store.cache import VersionCache
+from llama_index_rap.store.reading import ConceptReads
 from llama_index_rap.store.schema import (
     META_COLUMNS,
     Concept,
     SearchHit,
     StoreVersion,
     eq,
-    name_key,
     normalise_name,
     user_key,
 )
@@ -122,9 +123,8 @@ class ConceptStore:
         self._embedding = embedding
         self.models = models
         self.ann = ann or AnnSettings()
+        self._reads = ConceptReads(self.table)
         self._search = VectorSearch(self.table)
-        self._pinned: ContextVar[int | None] = ContextVar(f"rap-version-{id(self)}", default=None)
-        self._reads = VersionCache(capacity=512)  # concept records hold their images
 
     def __repr__(self) -> str:
         return f"ConceptStore(uri={self.uri!r}, user={self.user!r})"
@@ -157,22 +157,16 @@ class ConceptStore:
 
         Inside :meth:`snapshot`, the version read when it began.
         """
-        pinned = self._pinned.get()
-        return self.table.version if pinned is None else pinned
+        return self._reads.version
 
-    @contextlib.contextmanager
-    def snapshot(self) -> Iterator[int]:
+    def snapshot(self) -> contextlib.AbstractContextManager[int]:
         """Read the table version once for every read inside (one query, one view).
 
         Reads cached for that version (the concept list, concept records, the search plan)
-        are reused without a manifest check each; rows written meanwhile are seen by the
+        are reused without a version check each; rows written meanwhile are seen by the
         next read outside the block.
         """
-        token = self._pinned.set(self.table.version)
-        try:
-            yield self.version
-        finally:
-            self._pinned.reset(token)
+        return self._reads.snapshot()
 
     def check_encoder(self, encoder: str, dim: int) -> None:
         """Refuse vectors from another embedding space than the table's.
@@ -187,25 +181,6 @@ class ConceptStore:
     def _user(self, user: str | None) -> str:
         return self.user if user is None else clean_user(user, self.limits)
 
-    def _concept_rows(
-        self,
-        ukey: str,
-        columns: Sequence[str],
-        name: str | None = None,
-        ids: Sequence[str] = (),
-    ) -> dict[str, builtins.list[dict[str, Any]]]:
-        """The user's rows grouped by concept: all, the one called ``name``, or ``ids``."""
-        where = eq("user_key", ukey)
-        if name is not None:
-            where += " AND " + eq("name_key", name_key(name))
-        if ids:
-            where += f" AND ({' OR '.join(eq('concept_id', i) for i in ids)})"
-        grouped: dict[str, builtins.list[dict[str, Any]]] = {}
-        for row in self.table.rows(where, columns):
-            if row["user_key"] == ukey:  # belt and braces: never another user's row
-                grouped.setdefault(row["concept_id"], []).append(row)
-        return grouped
-
     def get(self, name: str, *, user: str | None = None) -> Concept:
         """Return the concept called ``name`` (case-insensitive), with its image bytes.
 
@@ -214,7 +189,7 @@ class ConceptStore:
         """
         uid = self._user(user)
         clean = clean_name(name, self.limits)
-        groups = self._concept_rows(user_key(uid), [*META_COLUMNS, "image"], clean)
+        groups = self._reads.rows(user_key(uid), [*META_COLUMNS, "image"], clean)
         if not groups:
             raise ConceptNotFoundError(
                 f"user {uid!r} has no concept named {clean!r}; 'rap list' shows the names"
@@ -228,40 +203,18 @@ class ConceptStore:
 
         Without images the answer is remembered until the table changes.
         """
-        ukey = user_key(self._user(user))
-        if include_images:
-            return self._list(ukey, [*META_COLUMNS, "image"])
-        return list(self._reads.get(self.version, ("list", ukey), lambda: self._list(ukey)))
-
-    def _list(self, ukey: str, columns: Sequence[str] = META_COLUMNS) -> builtins.list[Concept]:
-        groups = self._concept_rows(ukey, columns)
-        return sorted(
-            (Concept.from_rows(rows) for rows in groups.values()), key=lambda c: c.name.casefold()
-        )
+        return self._reads.list(user_key(self._user(user)), include_images)
 
     def by_ids(self, concept_ids: Iterable[str], *, user: str | None = None) -> dict[str, Concept]:
         """The user's concepts with these ids, with image bytes; unknown ids are left out.
 
         Concepts read are remembered until the table changes.
         """
-        ukey = user_key(self._user(user))
-        version = self.version
-        ids = set(concept_ids)
-        found: dict[str, Concept] = {}
-        for cid in ids:
-            if (hit := self._reads.peek(version, ("concept", ukey, cid))) is not None:
-                found[cid] = hit
-        missing = sorted(ids - found.keys())
-        if missing:
-            groups = self._concept_rows(ukey, [*META_COLUMNS, "image"], ids=missing)
-            for cid, rows in groups.items():
-                found[cid] = Concept.from_rows(rows)
-                self._reads.put(version, ("concept", ukey, cid), found[cid])
-        return found
+        return self._reads.by_ids(user_key(self._user(user)), concept_ids)
 
     def count(self, *, user: str | None = None) -> int:
         """Number of concepts the user has."""
-        return len(self._concept_rows(user_key(self._user(user)), ["user_key", "concept_id"]))
+        return self._reads.count(user_key(self._user(user)))
 
     def search(
         self,
@@ -404,7 +357,7 @@ class ConceptStore:
             ConceptExistsError: ``new_name`` is taken.
         """
         uid = self._user(user)
-        groups = self._concept_rows(
+        groups = self._reads.rows(
             user_key(uid), [*META_COLUMNS, "image", "vector"], clean_name(name, self.limits)
         )
         if not groups:
@@ -447,7 +400,7 @@ class ConceptStore:
         uid = self._user(user)
         clean = clean_name(name, self.limits)
         with self.table.lock():
-            groups = self._concept_rows(user_key(uid), META_COLUMNS, clean)
+            groups = self._reads.rows(user_key(uid), META_COLUMNS, clean)
             if not groups:
                 raise ConceptNotFoundError(
                     f"user {uid!r} has no concept named {clean!r}; 'rap list' shows the names"
@@ -499,7 +452,7 @@ class ConceptStore:
             The number of concepts exported.
         """
         uid = self._user(user)
-        groups = self._concept_rows(user_key(uid), [*META_COLUMNS, "image", "vector"])
+        groups = self._reads.rows(user_key(uid), [*META_COLUMNS, "image", "vector"])
         ordered = sorted(groups.values(), key=lambda rows: rows[0]["name"].casefold())
         return write_export(Path(folder), uid, self.encoder_id, ordered)
 
@@ -598,7 +551,7 @@ class ConceptStore:
         """The user's concepts by normalised name (metadata columns only)."""
         return {
             normalise_name(rows[0]["name"]): rows
-            for rows in self._concept_rows(ukey, META_COLUMNS).values()
+            for rows in self._reads.rows(ukey, META_COLUMNS).values()
         }
 
     def _plan(
