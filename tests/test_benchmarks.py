@@ -8,7 +8,7 @@ import json
 from pathlib import Path
 
 import pytest
-from benchmarks import plumbing, search, stages
+from benchmarks import plumbing, search, stages, vectors
 
 pytestmark = pytest.mark.slow
 
@@ -26,7 +26,7 @@ def test_search_small_mode(tmp_path: Path) -> None:
             assert row["recall_at_5_vs_exact"] == 1.0
         elif kind == "clustered":
             assert row["recall_at_5_vs_exact"] >= 0.95, row
-        assert row["store_bytes_per_row"] <= 1.2 * search.DIM * 4
+        assert row["store_bytes_per_row"] <= 1.2 * vectors.DIM * 4
     for r in rows:
         if r["method"] != "store":  # the baselines are exact
             assert r["recall_at_1_planted"] == 1.0 and r["recall_at_5_vs_exact"] == 1.0
