@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import io
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -10,7 +11,7 @@ from PIL import Image
 from llama_index_rap.store import ConceptInput, ConceptStore
 from llama_index_rap.store.ann import AnnSettings, has_index
 from llama_index_rap.store.exact import COLUMNS, UserVectors
-from llama_index_rap.store.schema import eq, user_key
+from llama_index_rap.store.schema import SearchHit, eq, name_key, user_key
 
 pytestmark = pytest.mark.slow
 
@@ -69,3 +70,84 @@ def test_large_users_are_searched_through_an_index_with_high_recall(
     store.optimize()  # compacts and rebuilds the index
     assert has_index(table)
     assert store.search(queries[:1], k=1)[0][0].concept_id == approx[0][0].concept_id
+
+
+def big_store(path: Path, embedding, vectors: np.ndarray, ann: AnnSettings) -> ConceptStore:
+    """A store whose user ``big`` owns one concept per vector, indexed (threshold 3000)."""
+    buf = io.BytesIO()
+    Image.new("RGB", (8, 8), (200, 30, 30)).save(buf, format="PNG")
+    items = [ConceptInput(f"c{i}", buf.getvalue(), f"Concept {i}.") for i in range(len(vectors))]
+    store = ConceptStore(path, embedding=embedding, user="big", ann=ann)
+    store.remember_many(items, vectors=[[v] for v in vectors])
+    table = store.table.open()
+    assert table is not None and has_index(table)
+    return store
+
+
+def test_a_query_with_nothing_near_is_searched_again_with_more_partitions(
+    tmp_path: Path, tiny_embedding
+) -> None:
+    rng = np.random.default_rng(1)
+    dim, n = tiny_embedding.dim, 3600  # 14 partitions
+    vectors = rng.normal(size=(n, dim))  # isotropic: a neighbour's partition is a lottery
+    vectors = (vectors / np.linalg.norm(vectors, axis=1, keepdims=True)).astype(np.float32)
+    sources = rng.choice(n, 100, replace=False)
+    noise = rng.normal(size=(100, dim)) * 0.5 / np.sqrt(dim)
+    queries = (vectors[sources] + noise).astype(np.float32)  # distance ~0.25 to its source
+    one = AnnSettings(threshold=3000, nprobes=1, wide_nprobes=14)
+    store = big_store(tmp_path / "db", tiny_embedding, vectors, one)
+    narrow = ConceptStore(
+        tmp_path / "db",
+        embedding=tiny_embedding,
+        user="big",
+        ann=replace(one, widen_distance=float("inf")),
+    )
+
+    def recall(found: list[list[SearchHit]]) -> float:
+        return float(np.mean([h[0].name == f"c{s}" for h, s in zip(found, sources, strict=True)]))
+
+    one_partition = narrow.search(queries, k=3)
+    widened = store.search(queries, k=3)
+    print(f"recall@1, one partition {recall(one_partition):.2f}, widened {recall(widened):.2f}")
+    assert recall(one_partition) < 0.95  # the first search alone misses near neighbours
+    assert recall(widened) == 1.0  # ... which the second search finds
+    assert all(h[0].distance < 0.5 for h in widened)
+    # a batch gets what each query gets alone (widened queries keep their positions)
+    alone = [store.search(q[None, :], k=3)[0] for q in queries[:10]]
+    for together, single in zip(widened[:10], alone, strict=True):
+        assert [h.concept_id for h in together] == [h.concept_id for h in single]
+    assert [h.query_index for h in widened[7]] == [7, 7, 7]
+    # max_distance still cuts what the widened search found
+    assert store.search(queries[:5], k=3, max_distance=0.0) == [[], [], [], [], []]
+
+
+def test_rows_written_after_the_directory_loaded_are_found_with_their_names(
+    tmp_path: Path, tiny_embedding
+) -> None:
+    rng = np.random.default_rng(2)
+    vectors = clustered(rng, 3200, tiny_embedding.dim, clusters=40)
+    store = big_store(tmp_path / "db", tiny_embedding, vectors, AnnSettings(threshold=3000))
+    assert store.search(vectors[:1], k=1)[0][0].name == "c0"  # loads the row directory
+    buf = io.BytesIO()
+    Image.new("RGB", (8, 8), (30, 200, 30)).save(buf, format="PNG")
+    fresh = vectors[1] + vectors[2]
+    fresh /= np.linalg.norm(fresh)
+
+    def newcomer(name: str) -> None:
+        item = ConceptInput(name, buf.getvalue(), "Written after the load.")
+        store.remember_many([item], vectors=[[fresh]])
+
+    newcomer("Newcomer")
+    hit = store.search(fresh, k=1)[0][0]
+    assert hit.name == "Newcomer" and hit.distance < 1e-4  # taken by its address
+    store.update("Newcomer", new_name="Latecomer")
+    assert store.search(fresh, k=1)[0][0].name == "Latecomer"  # new rows, new ids
+    store.forget("Latecomer")
+    assert store.search(fresh, k=1)[0][0].name not in ("Newcomer", "Latecomer")
+
+    newcomer("Unseen")  # not searched yet: looked up with a stale address, found by id
+    row_id = store.table.rows(eq("name_key", name_key("Unseen")), ["row_id"])[0]["row_id"]
+    rows = store._search._rows(store.table.open_async())  # type: ignore[arg-type]
+    info = rows.lookup([row_id, "f" * 32], [0, 0])
+    assert info[0] is not None and info[0].name == "Unseen"
+    assert info[1] is None  # a row that is not there (deleted meanwhile)

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import logging
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
@@ -34,6 +34,8 @@ from llama_index_rap.store.schema import SearchHit, eq
 
 if TYPE_CHECKING:
     from lancedb.table import AsyncTable, Table
+
+    from llama_index_rap.store.directory import RowDirectory
 
 logger = logging.getLogger(__name__)
 
@@ -49,7 +51,13 @@ class AnnSettings:
             the index (the exact in-memory scan below it).
         index_type: LanceDB vector index kind.
         num_bits: Bits per dimension of IVF_RQ codes.
-        nprobes: IVF partitions probed per query; ``None``: one in 12, at least 20.
+        nprobes: IVF partitions probed first per query (LanceDB's default, 20).
+        wide_nprobes: Partitions probed when the first search found nothing near (see
+            ``widen_distance``); ``None``: one in 12, at least ``nprobes``.
+        widen_distance: A query whose nearest concept is farther than this (squared L2
+            between unit vectors; 0.8 is the retriever's default match distance) is
+            searched again with ``wide_nprobes``: a near neighbour missed by the first
+            search lies in a partition it did not probe. ``inf``: never.
         refine_factor: Candidates re-ranked exactly per result wanted.
         rows_per_concept: Most rows fetched per concept wanted (concepts with several
             images); the user's own images-per-concept ratio when smaller.
@@ -61,14 +69,21 @@ class AnnSettings:
     threshold: int = 100_000
     index_type: IndexType = "IVF_RQ"
     num_bits: int = 4
-    nprobes: int | None = None
+    nprobes: int = 20
+    wide_nprobes: int | None = None
+    widen_distance: float = 0.8
     refine_factor: int = 5
     postfilter_share: float = 0.5
     rows_per_concept: int = 4
 
     def probes(self, rows: int) -> int:
-        """Partitions probed in a table of ``rows`` rows."""
-        return self.nprobes or min(partitions_for(rows), max(20, partitions_for(rows) // 12))
+        """Partitions probed first in a table of ``rows`` rows."""
+        return min(partitions_for(rows), self.nprobes)
+
+    def wide_probes(self, rows: int) -> int:
+        """Partitions probed when the first search found nothing near."""
+        wide = self.wide_nprobes or max(self.nprobes, partitions_for(rows) // 12)
+        return min(partitions_for(rows), wide)
 
 
 @dataclass(frozen=True)
@@ -146,6 +161,7 @@ def build_index(table: Table, dim: int, settings: AnnSettings | None = None) -> 
 
 def ann_search(
     table: AsyncTable,
+    rows: RowDirectory,
     queries: np.ndarray,
     ukey: str,
     k: int,
@@ -157,31 +173,70 @@ def ann_search(
 
     A user who owns a small share of the table is filtered before the vector search; one
     who owns most of it after, here, from more candidates. Other users' rows are dropped
-    here in both cases (rows written since ``plan`` was counted are searched too).
+    here in both cases (rows written since ``plan`` was counted are searched too). A query
+    whose nearest concept is farther than ``settings.widen_distance`` (or that found fewer
+    than ``k``) is searched again, probing ``settings.wide_probes`` partitions.
     """
+    first, wide = settings.probes(plan.table_rows), settings.wide_probes(plan.table_rows)
+    results = _search(table, rows, queries, ukey, k, settings, plan, first)
+    redo = [
+        qi
+        for qi, hits in enumerate(results)
+        if wide > first and (len(hits) < k or hits[0].distance > settings.widen_distance)
+    ]
+    if redo:
+        again = _search(table, rows, queries[redo], ukey, k, settings, plan, wide)
+        for qi, hits in zip(redo, again, strict=True):
+            results[qi] = [replace(h, query_index=qi) for h in hits]
+    if max_distance is None:
+        return results
+    return [[h for h in hits if h.distance <= max_distance] for hits in results]
+
+
+def _search(
+    table: AsyncTable,
+    rows: RowDirectory,
+    queries: np.ndarray,
+    ukey: str,
+    k: int,
+    settings: AnnSettings,
+    plan: SearchPlan,
+    nprobes: int,
+) -> list[list[SearchHit]]:
+    """One LanceDB vector query for all ``queries``: the ``k`` nearest concepts of each."""
     query = (
         table.vector_search(queries if len(queries) > 1 else queries[0])
         .column("vector")
         .distance_type("l2")
-        .nprobes(settings.probes(plan.table_rows))
+        .nprobes(nprobes)
         .refine_factor(settings.refine_factor)
-        .select(["row_id", "concept_id", "name", "user_key", "_distance"])
+        .select(["row_id", "_distance"])
+        .with_row_id()
         .limit(plan.limit(k, settings))
     )
     if plan.prefilter(settings):
         query = query.where(eq("user_key", ukey))
-    data = aio.run(query.to_arrow()).to_pylist()
+    data = aio.run(query.to_arrow())
+    row_ids = data.column("row_id").to_pylist()
+    infos = rows.lookup(row_ids, data.column("_rowid").to_pylist())
+    distances = data.column("_distance").to_pylist()
+    which = (
+        data.column("query_index").to_pylist()
+        if "query_index" in data.column_names
+        else [0] * len(row_ids)
+    )
     results: list[list[SearchHit]] = [[] for _ in range(len(queries))]
     seen: list[set[str]] = [set() for _ in range(len(queries))]
-    for row in sorted(data, key=lambda r: (r.get("query_index", 0), r["_distance"])):
-        qi, cid = int(row.get("query_index", 0)), row["concept_id"]
-        distance = float(row["_distance"])
-        if row["user_key"] != ukey or cid in seen[qi] or len(results[qi]) >= k:
+    for i in sorted(range(len(row_ids)), key=lambda i: (which[i], distances[i])):
+        qi, info = int(which[i]), infos[i]
+        if info is None or info.user_key != ukey or info.concept_id in seen[qi]:
             continue
-        if max_distance is not None and distance > max_distance:
+        if len(results[qi]) >= k:
             continue
-        seen[qi].add(cid)
-        results[qi].append(SearchHit(qi, cid, row["name"], row["row_id"], distance))
+        seen[qi].add(info.concept_id)
+        results[qi].append(
+            SearchHit(qi, info.concept_id, info.name, row_ids[i], float(distances[i]))
+        )
     return results
 
 

@@ -12,10 +12,13 @@ import numpy as np
 
 from llama_index_rap.store.ann import AnnSettings, SearchPlan, ann_search
 from llama_index_rap.store.cache import VersionCache
+from llama_index_rap.store.directory import RowDirectory
 from llama_index_rap.store.exact import COLUMNS, UserVectors
 from llama_index_rap.store.schema import SearchHit, eq
 
 if TYPE_CHECKING:
+    from lancedb.table import AsyncTable
+
     from llama_index_rap.store.table import ConceptTable
 
 
@@ -31,6 +34,7 @@ class VectorSearch:
         self.table = table
         self._plans = VersionCache()
         self._vectors = VersionCache(capacity=users_in_memory)
+        self._directory: tuple[AsyncTable, RowDirectory] | None = None
 
     def search(
         self,
@@ -48,11 +52,18 @@ class VectorSearch:
         where = eq("user_key", ukey)
         plan = self._plans.get(version, ukey, lambda: SearchPlan.count(lance, where, ann))
         if plan.use_index and (indexed := self.table.open_async()) is not None:
-            return ann_search(indexed, queries, ukey, k, max_distance, ann, plan)
+            rows = self._rows(indexed)
+            return ann_search(indexed, rows, queries, ukey, k, max_distance, ann, plan)
         found = self._vectors.get(version, ukey, lambda: self._read(where, ukey))
         if found is None:
             return [[] for _ in range(len(queries))]
         return found.search(queries, k, max_distance)
+
+    def _rows(self, indexed: AsyncTable) -> RowDirectory:
+        """The row directory of ``indexed`` (a new one when the table was opened again)."""
+        if self._directory is None or self._directory[0] is not indexed:
+            self._directory = (indexed, RowDirectory(indexed))
+        return self._directory[1]
 
     def _read(self, where: str, ukey: str) -> UserVectors | None:
         data = self.table.arrow(where, COLUMNS)
