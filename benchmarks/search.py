@@ -14,9 +14,10 @@ ratio to numpy is measured side by side: each store search runs right after a nu
 the same query (the "same loop" column), since scans timed seconds apart on a shared machine
 differ by more than what is being compared.
 
-Variants: ``--index-at`` also measures the default index where the store still scans
-exactly (to show the threshold), ``--before-at`` the index settings of the first version
-(IVF_PQ, a quarter of the partitions probed, refine 10).
+Variants (``Config``): ``index_at`` also measures the default index where the store still
+scans exactly (to show the threshold), ``unwidened_at`` one partition in 12 probed for every
+query (the search before the first-narrow-then-wide one), ``before_at`` the index settings
+of the first version (IVF_PQ, a quarter of the partitions probed, refine 10).
 
 Rows are written straight into the store's table with its schema (placeholder image
 bytes; the data, ground truth and exact scans are in ``benchmarks/vectors.py``): this
@@ -69,6 +70,7 @@ class Config:
     queries: int
     threshold: int
     index_at: tuple[int, ...]
+    unwidened_at: tuple[int, ...]
     before_at: tuple[int, ...]
     before_kinds: tuple[str, ...]
     peak_memory: bool
@@ -80,6 +82,7 @@ FULL = Config(
     queries=100,
     threshold=AnnSettings().threshold,
     index_at=(10_000, 100_000),
+    unwidened_at=(1_000_000,),
     before_at=(1_000_000,),
     before_kinds=("clustered",),
     peak_memory=True,
@@ -90,6 +93,7 @@ SMALL = Config(
     queries=30,
     threshold=5_000,
     index_at=(),
+    unwidened_at=(20_000,),
     before_at=(),
     before_kinds=(),
     peak_memory=False,
@@ -166,6 +170,7 @@ def measure_store(
         path=path,
         index=settings.index_type if path == "index" else None,
         nprobes=settings.probes(len(vectors) * 101 // 100) if path == "index" else None,
+        wide_nprobes=settings.wide_probes(len(vectors) * 101 // 100) if path == "index" else None,
         refine=settings.refine_factor if path == "index" else None,
         build_s=build_s,
         first_search_ms=first_ms,
@@ -214,6 +219,11 @@ def before_settings(n: int) -> AnnSettings:
     )
 
 
+def unwidened_settings(n: int) -> AnnSettings:
+    """One partition in 12 probed for every query (session 3), none probed first."""
+    return AnnSettings(threshold=0, nprobes=max(20, partitions_for(n) // 12))
+
+
 def run_size(kind: str, n: int, cfg: Config, rng: np.random.Generator) -> list[dict[str, Any]]:
     vectors = make_vectors(kind, n, rng)
     queries, sources = planted(vectors, cfg.queries, rng)
@@ -243,6 +253,9 @@ def run_size(kind: str, n: int, cfg: Config, rng: np.random.Generator) -> list[d
         if n in cfg.index_at and not indexed:
             forced = replace(settings, threshold=0)
             rows.append(measure_store(folder, forced, "store, index forced", data, True))
+        if n in cfg.unwidened_at:
+            fixed = unwidened_settings(n)
+            rows.append(measure_store(folder, fixed, "one in 12 probed always", data, False))
         if n in cfg.before_at and kind in cfg.before_kinds:
             rows.append(measure_store(folder, before_settings(n), "IVF_PQ (before)", data, True))
     numpy_p50 = rows[0]["p50_ms"]

@@ -9,14 +9,22 @@ that re-ranks candidates by exact distance. Rows written after the index was bui
 searched (LanceDB scans them flat).
 
 The default index is IVF_RQ (RaBitQ) with 4 bits per dimension (384 bytes per 768-d
-vector, 1/8 of the vector), ``refine_factor`` 5 and one partition in 12 probed. Measured on
-clustered 768-d vectors (benchmarks/README.md): at 200k, IVF_PQ with refine 10 found 72% of
-the exact top-5, IVF_RQ with 1 bit 92%, 2 bits 98%, 4 bits 100%, at 4-7 ms a query; IVF_SQ
-also finds them all but adds a quarter of the vectors' size to the store and builds slower.
-At 1M, IVF_RQ 4 bits found 100% with refine 5 or 10 (98% with 2); on isotropic vectors one
-partition in 20 missed 4 of 100 planted near-duplicates, one in 12 none.
+vector, 1/8 of the vector) and ``refine_factor`` 5. Measured on clustered 768-d vectors
+(benchmarks/README.md): at 200k, IVF_PQ with refine 10 found 72% of the exact top-5, IVF_RQ
+with 1 bit 92%, 2 bits 98%, 4 bits 100%, at 4-7 ms a query; IVF_SQ also finds them all but
+adds a quarter of the vectors' size to the store and builds slower. At 1M, IVF_RQ 4 bits
+found 100% with refine 5 or 10 (98% with 2).
 
-Queries go through LanceDB's async API (:mod:`llama_index_rap.store.aio`).
+Each query first probes 20 partitions (LanceDB's default). One whose nearest concept is
+then farther than ``widen_distance`` is searched again probing one partition in 6: a near
+neighbour the first search missed lies in a partition it did not probe. On clustered data
+the neighbours share a partition and the first search finds them; on isotropic 1M vectors
+it misses 7 of 100 planted near-duplicates, which the second finds.
+
+Queries go through LanceDB's async API (:mod:`llama_index_rap.store.aio`) and read back
+only each hit's row id; its concept, name and owner come from an in-memory
+:class:`~llama_index_rap.store.directory.RowDirectory` (reading them through LanceDB cost 2
+ms a search at 1M rows).
 """
 
 from __future__ import annotations
@@ -53,7 +61,7 @@ class AnnSettings:
         num_bits: Bits per dimension of IVF_RQ codes.
         nprobes: IVF partitions probed first per query (LanceDB's default, 20).
         wide_nprobes: Partitions probed when the first search found nothing near (see
-            ``widen_distance``); ``None``: one in 12, at least ``nprobes``.
+            ``widen_distance``); ``None``: one in 6, at least ``nprobes``.
         widen_distance: A query whose nearest concept is farther than this (squared L2
             between unit vectors; 0.8 is the retriever's default match distance) is
             searched again with ``wide_nprobes``: a near neighbour missed by the first
@@ -82,7 +90,7 @@ class AnnSettings:
 
     def wide_probes(self, rows: int) -> int:
         """Partitions probed when the first search found nothing near."""
-        wide = self.wide_nprobes or max(self.nprobes, partitions_for(rows) // 12)
+        wide = self.wide_nprobes or max(self.nprobes, partitions_for(rows) // 6)
         return min(partitions_for(rows), wide)
 
 
