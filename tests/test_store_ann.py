@@ -16,6 +16,12 @@ from llama_index_rap.store.schema import SearchHit, eq, name_key, user_key
 pytestmark = pytest.mark.slow
 
 
+def png(colour: tuple[int, int, int]) -> bytes:
+    buf = io.BytesIO()
+    Image.new("RGB", (8, 8), colour).save(buf, format="PNG")
+    return buf.getvalue()
+
+
 def clustered(rng: np.random.Generator, n: int, dim: int, clusters: int) -> np.ndarray:
     centres = rng.normal(size=(clusters, dim))
     points = centres[rng.integers(0, clusters, n)] + 0.35 * rng.normal(size=(n, dim))
@@ -29,9 +35,8 @@ def test_large_users_are_searched_through_an_index_with_high_recall(
     rng = np.random.default_rng(0)
     dim, n = tiny_embedding.dim, 3600
     vectors = clustered(rng, n, dim, clusters=40)
-    buf = io.BytesIO()
-    Image.new("RGB", (8, 8), (200, 30, 30)).save(buf, format="PNG")
-    items = [ConceptInput(f"c{i}", buf.getvalue(), f"Concept {i}.") for i in range(n)]
+    image = png((200, 30, 30))
+    items = [ConceptInput(f"c{i}", image, f"Concept {i}.") for i in range(n)]
     store = ConceptStore(
         tmp_path / "db", embedding=tiny_embedding, user="big", ann=AnnSettings(threshold=3000)
     )
@@ -40,7 +45,7 @@ def test_large_users_are_searched_through_an_index_with_high_recall(
     assert table is not None and not has_index(table)  # below the threshold: exact search
     store.remember_many(items[2000:], vectors=[[v] for v in vectors[2000:]])
     assert has_index(table)  # crossing the threshold built the index
-    store.remember("small", buf.getvalue(), "Another user's.", user="other")
+    store.remember("small", image, "Another user's.", user="other")
 
     planted = vectors[rng.choice(n, 50, replace=False)] + 0.02 * rng.normal(size=(50, dim))
     queries = np.vstack([planted, clustered(rng, 50, dim, clusters=40)]).astype(np.float32)
@@ -62,7 +67,7 @@ def test_large_users_are_searched_through_an_index_with_high_recall(
     assert all(h.name != "small" for hits in approx for h in hits)  # the user filter holds
     with store.snapshot():  # the plan is the pinned version's; the index sees a newer row
         store.remember_many(
-            [ConceptInput("twin", buf.getvalue(), "Another user's twin.")],
+            [ConceptInput("twin", image, "Another user's twin.")],
             vectors=[[queries[0]]],
             user="other",
         )
@@ -74,9 +79,8 @@ def test_large_users_are_searched_through_an_index_with_high_recall(
 
 def big_store(path: Path, embedding, vectors: np.ndarray, ann: AnnSettings) -> ConceptStore:
     """A store whose user ``big`` owns one concept per vector, indexed (threshold 3000)."""
-    buf = io.BytesIO()
-    Image.new("RGB", (8, 8), (200, 30, 30)).save(buf, format="PNG")
-    items = [ConceptInput(f"c{i}", buf.getvalue(), f"Concept {i}.") for i in range(len(vectors))]
+    image = png((200, 30, 30))
+    items = [ConceptInput(f"c{i}", image, f"Concept {i}.") for i in range(len(vectors))]
     store = ConceptStore(path, embedding=embedding, user="big", ann=ann)
     store.remember_many(items, vectors=[[v] for v in vectors])
     table = store.table.open()
@@ -128,13 +132,11 @@ def test_rows_written_after_the_directory_loaded_are_found_with_their_names(
     vectors = clustered(rng, 3200, tiny_embedding.dim, clusters=40)
     store = big_store(tmp_path / "db", tiny_embedding, vectors, AnnSettings(threshold=3000))
     assert store.search(vectors[:1], k=1)[0][0].name == "c0"  # loads the row directory
-    buf = io.BytesIO()
-    Image.new("RGB", (8, 8), (30, 200, 30)).save(buf, format="PNG")
     fresh = vectors[1] + vectors[2]
     fresh /= np.linalg.norm(fresh)
 
     def newcomer(name: str) -> None:
-        item = ConceptInput(name, buf.getvalue(), "Written after the load.")
+        item = ConceptInput(name, png((30, 200, 30)), "Written after the load.")
         store.remember_many([item], vectors=[[fresh]])
 
     newcomer("Newcomer")

@@ -237,10 +237,10 @@ def _search(
     seen: list[set[str]] = [set() for _ in range(len(queries))]
     for i in sorted(range(len(row_ids)), key=lambda i: (which[i], distances[i])):
         qi, info = int(which[i]), infos[i]
-        if info is None or info.user_key != ukey or info.concept_id in seen[qi]:
-            continue
-        if len(results[qi]) >= k:
-            continue
+        if info is None or info.user_key != ukey or len(results[qi]) >= k:
+            continue  # a deleted row, another user's, or enough already
+        if info.concept_id in seen[qi]:
+            continue  # another image of a concept already found nearer
         seen[qi].add(info.concept_id)
         results[qi].append(
             SearchHit(qi, info.concept_id, info.name, row_ids[i], float(distances[i]))
