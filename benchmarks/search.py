@@ -220,8 +220,10 @@ def before_settings(n: int) -> AnnSettings:
 
 
 def unwidened_settings(n: int) -> AnnSettings:
-    """One partition in 12 probed for every query (session 3), none probed first."""
-    return AnnSettings(threshold=0, nprobes=max(20, partitions_for(n) // 12))
+    """One partition in 12 probed for every query (session 3), never widened."""
+    return AnnSettings(
+        threshold=0, nprobes=max(20, partitions_for(n) // 12), widen_distance=float("inf")
+    )
 
 
 def run_size(kind: str, n: int, cfg: Config, rng: np.random.Generator) -> list[dict[str, Any]]:
