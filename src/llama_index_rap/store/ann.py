@@ -190,9 +190,9 @@ def ann_search(
     redo = [
         qi
         for qi, hits in enumerate(results)
-        if wide > first and (len(hits) < k or hits[0].distance > settings.widen_distance)
+        if len(hits) < k or hits[0].distance > settings.widen_distance
     ]
-    if redo:
+    if redo and wide > first:
         again = _search(table, rows, queries[redo], ukey, k, settings, plan, wide)
         for qi, hits in zip(redo, again, strict=True):
             results[qi] = [replace(h, query_index=qi) for h in hits]

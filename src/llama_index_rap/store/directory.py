@@ -14,11 +14,12 @@ its address the first time a search finds it, and kept.
 from __future__ import annotations
 
 import threading
-from typing import TYPE_CHECKING, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
 
 from llama_index_rap.store import aio
+from llama_index_rap.store.schema import eq
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -33,6 +34,11 @@ class RowInfo(NamedTuple):
     concept_id: str
     name: str
     user_key: str
+
+    @classmethod
+    def of(cls, row: dict[str, Any]) -> RowInfo:
+        """The info of a row read with :data:`COLUMNS`."""
+        return cls(row["concept_id"], row["name"], row["user_key"])
 
 
 class RowDirectory:
@@ -71,12 +77,12 @@ class RowDirectory:
         data = aio.run(self._table.take_row_ids(addresses).select(COLUMNS).to_arrow())
         got = {r["row_id"]: r for r in data.to_pylist()}
         if len(got.keys() & set(row_ids)) < len(set(row_ids)):
-            ids = ", ".join(f"'{rid}'" for rid in row_ids if rid.isalnum())
-            query = self._table.query().where(f"row_id IN ({ids})").select(COLUMNS)
+            wanted = " OR ".join(eq("row_id", rid) for rid in row_ids)
+            query = self._table.query().where(wanted).select(COLUMNS)
             got.update({r["row_id"]: r for r in aio.run(query.to_arrow()).to_pylist()})
         for rid in row_ids:
             if (row := got.get(rid)) is not None:
-                self._later[rid] = RowInfo(row["concept_id"], row["name"], row["user_key"])
+                self._later[rid] = RowInfo.of(row)
 
     def _load(self) -> _Loaded:
         with self._lock:
@@ -113,7 +119,4 @@ class _Loaded:
         at = np.minimum(np.searchsorted(self.keys, wanted), len(self.keys) - 1)
         hit = self.keys[at] == wanted
         rows = self.columns.take(self.order[at]).to_pylist()
-        return [
-            RowInfo(r["concept_id"], r["name"], r["user_key"]) if ok else None
-            for r, ok in zip(rows, hit, strict=True)
-        ]
+        return [RowInfo.of(r) if ok else None for r, ok in zip(rows, hit, strict=True)]
