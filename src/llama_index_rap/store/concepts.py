@@ -6,7 +6,7 @@ images) in one commit, so a reader sees a concept whole or not at all, and the n
 sees it: no restart, no retraining.
 
 This is the facade: reads live in :mod:`~llama_index_rap.store.reading`, searches in
-:mod:`~llama_index_rap.store.searching`, write steps in :mod:`~llama_index_rap.store.writing`.
+:mod:`~llama_index_rap.store.searching`, the write path in :mod:`~llama_index_rap.store.writing`.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ import logging
 import os
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -25,7 +25,6 @@ from llama_index_rap.errors import (
     ConceptNotFoundError,
     EncoderMismatchError,
     InvalidInputError,
-    LimitExceededError,
 )
 from llama_index_rap.images import ImageInput
 from llama_index_rap.store.ann import AnnSettings, build_index, has_index
@@ -36,14 +35,12 @@ from llama_index_rap.store.schema import (
     SearchHit,
     StoreVersion,
     eq,
-    normalise_name,
     user_key,
 )
 from llama_index_rap.store.searching import VectorSearch
 from llama_index_rap.store.table import ConceptTable
 from llama_index_rap.store.transfer import read_export, read_rap_database, write_export
 from llama_index_rap.store.validate import (
-    CheckedConcept,
     ConceptInput,
     KnownVectors,
     StoreLimits,
@@ -51,14 +48,7 @@ from llama_index_rap.store.validate import (
     clean_name,
     clean_user,
 )
-from llama_index_rap.store.writing import (
-    OnConflict,
-    build_rows,
-    commit_rows,
-    encode_images,
-    group_rows,
-    resolve_conflict,
-)
+from llama_index_rap.store.writing import WRITE_CHUNK, ConceptWrites, OnConflict
 
 if TYPE_CHECKING:
     from llama_index_rap.encode.openclip import OpenCLIPEmbedding
@@ -68,7 +58,6 @@ logger = logging.getLogger(__name__)
 
 DEFAULT_USER = "default"
 DEFAULT_TABLE = "concepts"
-WRITE_CHUNK = 256
 
 
 def default_uri() -> str:
@@ -125,6 +114,9 @@ class ConceptStore:
         self.ann = ann or AnnSettings()
         self._reads = ConceptReads(self.table)
         self._search = VectorSearch(self.table)
+        self._writes = ConceptWrites(
+            self.table, self._reads, self.limits, lambda: self.embedding, self._index_if_large
+        )
 
     def __repr__(self) -> str:
         return f"ConceptStore(uri={self.uri!r}, user={self.user!r})"
@@ -326,7 +318,7 @@ class ConceptStore:
             raise InvalidInputError(f"{len(known)} vector lists for {len(checked)} concepts")
         if batch_size < 1:
             raise InvalidInputError(f"batch_size must be at least 1, got {batch_size}")
-        return self._store_checked(uid, checked, known, on_conflict, progress, batch=batch_size)
+        return self._writes.store(uid, checked, known, on_conflict, progress, batch=batch_size)
 
     def update(
         self,
@@ -378,7 +370,7 @@ class ConceptStore:
         checked = check_concept(item, self.limits)
         known = {r["image_sha256"]: np.asarray(r["vector"], dtype=np.float32) for r in kept}
         vectors = [known.get(img.sha256) for img in checked.images]
-        return self._store_checked(
+        return self._writes.store(
             uid, [checked], [vectors], "replace", None, existing_id=first["concept_id"]
         )[0]
 
@@ -467,7 +459,7 @@ class ConceptStore:
         batch = read_export(Path(folder), self.limits)
         same_space = batch.encoder is not None and batch.encoder == self.embedding.encoder_id
         vectors = batch.vectors if same_space else [None] * len(batch.concepts)
-        return self._store_checked(self._user(user), batch.concepts, vectors, on_conflict, None)
+        return self._writes.store(self._user(user), batch.concepts, vectors, on_conflict, None)
 
     def import_rap(
         self,
@@ -487,88 +479,9 @@ class ConceptStore:
             on_conflict: As in :meth:`remember_many`.
         """
         batch = read_rap_database(Path(path), self.limits, Path(root) if root else None)
-        return self._store_checked(
+        return self._writes.store(
             self._user(user), batch.concepts, batch.vectors, on_conflict, None
         )
-
-    # the write path shared by remember, update and imports -------------------------------
-
-    def _store_checked(
-        self,
-        uid: str,
-        checked: builtins.list[CheckedConcept],
-        vectors: Sequence[KnownVectors],
-        on_conflict: OnConflict,
-        progress: Callable[[int], None] | None,
-        existing_id: str | None = None,
-        batch: int = WRITE_CHUNK,
-    ) -> builtins.list[Concept]:
-        keys = [c.name_key_text for c in checked]
-        if len(set(keys)) != len(keys):
-            dupes = sorted({c.name for c in checked if keys.count(c.name_key_text) > 1})
-            raise InvalidInputError(f"the same name is given twice: {', '.join(dupes)}")
-        ukey = user_key(uid)
-        existing = self._existing(ukey)
-        plan = self._plan(uid, checked, existing, on_conflict, existing_id)
-        if (
-            len(existing) + sum(1 for _, old in plan if old is None)
-            > self.limits.max_concepts_per_user
-        ):
-            raise LimitExceededError(
-                f"user {uid!r} would have more than {self.limits.max_concepts_per_user} "
-                "concepts; forget some first or raise max_concepts_per_user"
-            )
-        encoder = self.embedding
-        done = 0
-        results: dict[str, Concept] = {}
-        todo = [(i, c) for i, c in enumerate(checked) if plan[i][0] == "write"]
-        for i, c in enumerate(checked):
-            if plan[i][0] == "keep":
-                results[c.name_key_text] = Concept.from_rows(existing[c.name_key_text])
-        for start in range(0, len(todo), batch):
-            chunk = todo[start : start + batch]
-            vecs = encode_images(encoder, [(c, vectors[i]) for i, c in chunk])
-            with self.table.lock():
-                fresh = self._existing(ukey)
-                for _, c in chunk:  # someone may have written the name meanwhile
-                    resolve_conflict(uid, c, fresh.get(c.name_key_text), on_conflict, existing_id)
-                table = self.table.writable(encoder.encoder_id, encoder.dim)
-                rows, replaced = build_rows(
-                    uid, [c for _, c in chunk], vecs, fresh, encoder.encoder_id, existing_id
-                )
-                commit_rows(table, rows, replaced)
-            for row_group in group_rows(rows):
-                concept = Concept.from_rows(row_group)
-                results[normalise_name(concept.name)] = concept
-            done += len(chunk)
-            if progress:
-                progress(done)
-        if todo:
-            self._index_if_large()
-        return [results[c.name_key_text] for c in checked]
-
-    def _existing(self, ukey: str) -> dict[str, builtins.list[dict[str, Any]]]:
-        """The user's concepts by normalised name (metadata columns only)."""
-        return {
-            normalise_name(rows[0]["name"]): rows
-            for rows in self._reads.rows(ukey, META_COLUMNS).values()
-        }
-
-    def _plan(
-        self,
-        uid: str,
-        checked: builtins.list[CheckedConcept],
-        existing: dict[str, builtins.list[dict[str, Any]]],
-        on_conflict: OnConflict,
-        existing_id: str | None,
-    ) -> builtins.list[tuple[str, builtins.list[dict[str, Any]] | None]]:
-        return [
-            (
-                resolve_conflict(uid, c, existing.get(c.name_key_text), on_conflict, existing_id),
-                existing.get(c.name_key_text),
-            )
-            for c in checked
-        ]
 
 
 __all__ = ["ConceptInput", "ConceptStore", "StoreLimits", "default_uri"]

@@ -1,29 +1,41 @@
-"""The write path's steps: settle name conflicts, encode, build rows, commit.
+"""The write path: settle name conflicts, encode, build rows, commit.
 
-:class:`~llama_index_rap.store.concepts.ConceptStore` runs them in order for remember,
-update and imports, holding the write lock only around the last two.
+:class:`ConceptWrites` runs the steps in order for remember, update and imports
+(:class:`~llama_index_rap.store.concepts.ConceptStore` delegates to it), holding the write
+lock only around the last two, a batch of concepts per commit.
 """
 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable, Sequence
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
-from llama_index_rap.errors import ConceptExistsError
+from llama_index_rap.errors import ConceptExistsError, InvalidInputError, LimitExceededError
 from llama_index_rap.images import LoadedImage
 from llama_index_rap.store.locking import with_retries
-from llama_index_rap.store.schema import eq, name_key, user_key
-from llama_index_rap.store.validate import CheckedConcept, KnownVectors
+from llama_index_rap.store.schema import (
+    META_COLUMNS,
+    Concept,
+    eq,
+    name_key,
+    normalise_name,
+    user_key,
+)
+from llama_index_rap.store.validate import CheckedConcept, KnownVectors, StoreLimits
 
 if TYPE_CHECKING:
     from lancedb.table import Table
 
     from llama_index_rap.encode.openclip import OpenCLIPEmbedding
+    from llama_index_rap.store.reading import ConceptReads
+    from llama_index_rap.store.table import ConceptTable
 
 OnConflict = Literal["error", "skip", "replace"]
+WRITE_CHUNK = 256  # concepts encoded and committed together
 
 
 def resolve_conflict(
@@ -155,3 +167,111 @@ def group_rows(rows: list[dict[str, Any]]) -> list[list[dict[str, Any]]]:
     for row in rows:
         groups.setdefault(row["concept_id"], []).append(row)
     return list(groups.values())
+
+
+class ConceptWrites:
+    """The write path shared by remember, update and imports.
+
+    Args:
+        table: The concept table.
+        reads: Reads of the same table (the user's existing concepts).
+        limits: Bounds on counts.
+        encoder: The store's image encoder (built on first call).
+        after_write: Run after a write that added rows (indexes a table grown large).
+    """
+
+    def __init__(
+        self,
+        table: ConceptTable,
+        reads: ConceptReads,
+        limits: StoreLimits,
+        encoder: Callable[[], OpenCLIPEmbedding],
+        after_write: Callable[[], None],
+    ) -> None:
+        self.table = table
+        self._reads = reads
+        self.limits = limits
+        self._encoder = encoder
+        self._after_write = after_write
+
+    def store(
+        self,
+        uid: str,
+        checked: list[CheckedConcept],
+        vectors: Sequence[KnownVectors],
+        on_conflict: OnConflict,
+        progress: Callable[[int], None] | None,
+        existing_id: str | None = None,
+        batch: int = WRITE_CHUNK,
+    ) -> list[Concept]:
+        """Write checked concepts for user ``uid``, a batch of them per commit.
+
+        ``on_conflict`` and ``progress`` are as in ``ConceptStore.remember_many``;
+        ``existing_id`` is the concept an update rewrites (its own name is no conflict).
+        """
+        keys = [c.name_key_text for c in checked]
+        if len(set(keys)) != len(keys):
+            dupes = sorted({c.name for c in checked if keys.count(c.name_key_text) > 1})
+            raise InvalidInputError(f"the same name is given twice: {', '.join(dupes)}")
+        ukey = user_key(uid)
+        existing = self._existing(ukey)
+        plan = self._plan(uid, checked, existing, on_conflict, existing_id)
+        if (
+            len(existing) + sum(1 for _, old in plan if old is None)
+            > self.limits.max_concepts_per_user
+        ):
+            raise LimitExceededError(
+                f"user {uid!r} would have more than {self.limits.max_concepts_per_user} "
+                "concepts; forget some first or raise max_concepts_per_user"
+            )
+        encoder = self._encoder()
+        done = 0
+        results: dict[str, Concept] = {}
+        todo = [(i, c) for i, c in enumerate(checked) if plan[i][0] == "write"]
+        for i, c in enumerate(checked):
+            if plan[i][0] == "keep":
+                results[c.name_key_text] = Concept.from_rows(existing[c.name_key_text])
+        for start in range(0, len(todo), batch):
+            chunk = todo[start : start + batch]
+            vecs = encode_images(encoder, [(c, vectors[i]) for i, c in chunk])
+            with self.table.lock():
+                fresh = self._existing(ukey)
+                for _, c in chunk:  # someone may have written the name meanwhile
+                    resolve_conflict(uid, c, fresh.get(c.name_key_text), on_conflict, existing_id)
+                table = self.table.writable(encoder.encoder_id, encoder.dim)
+                rows, replaced = build_rows(
+                    uid, [c for _, c in chunk], vecs, fresh, encoder.encoder_id, existing_id
+                )
+                commit_rows(table, rows, replaced)
+            for row_group in group_rows(rows):
+                concept = Concept.from_rows(row_group)
+                results[normalise_name(concept.name)] = concept
+            done += len(chunk)
+            if progress:
+                progress(done)
+        if todo:
+            self._after_write()
+        return [results[c.name_key_text] for c in checked]
+
+    def _existing(self, ukey: str) -> dict[str, list[dict[str, Any]]]:
+        """The user's concepts by normalised name (metadata columns only)."""
+        return {
+            normalise_name(rows[0]["name"]): rows
+            for rows in self._reads.rows(ukey, META_COLUMNS).values()
+        }
+
+    def _plan(
+        self,
+        uid: str,
+        checked: list[CheckedConcept],
+        existing: dict[str, list[dict[str, Any]]],
+        on_conflict: OnConflict,
+        existing_id: str | None,
+    ) -> list[tuple[str, list[dict[str, Any]] | None]]:
+        return [
+            (
+                resolve_conflict(uid, c, existing.get(c.name_key_text), on_conflict, existing_id),
+                existing.get(c.name_key_text),
+            )
+            for c in checked
+        ]
