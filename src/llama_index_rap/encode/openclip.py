@@ -16,6 +16,7 @@ from llama_index.core.embeddings.multi_modal_base import MultiModalEmbedding
 from llama_index.core.schema import ImageType
 from pydantic import Field, PrivateAttr
 
+from llama_index_rap.encode.transforms import tensor_transform
 from llama_index_rap.images import ImageInput, ImageLimits, load_image
 from llama_index_rap.models.loaders import LoadedClip, load_clip
 from llama_index_rap.models.specs import ClipSpec, get_profile
@@ -169,10 +170,16 @@ def _pool() -> ThreadPoolExecutor:
 
 
 def _preprocess(preprocess: Callable[[Any], Any], images: Sequence[Any]) -> list[Any]:
-    """Run open_clip's transforms on each image, several at once."""
+    """Run open_clip's transforms on each RGB image (on tensors when they are the usual ones)."""
+    run = _tensor_transform(preprocess) or preprocess
     if len(images) < 2:
-        return [preprocess(im) for im in images]
-    return list(_pool().map(preprocess, images))
+        return [run(im) for im in images]
+    return list(_pool().map(run, images))
+
+
+@functools.lru_cache(maxsize=8)
+def _tensor_transform(preprocess: Callable[[Any], Any]) -> Callable[[Any], Any] | None:
+    return tensor_transform(preprocess)
 
 
 def _as_input(item: ImageType) -> ImageInput:
