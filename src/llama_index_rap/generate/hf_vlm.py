@@ -33,6 +33,7 @@ from llama_index.core.bridge.pydantic import Field, PrivateAttr
 from llama_index.core.llms.callbacks import llm_chat_callback, llm_completion_callback
 from llama_index.core.llms.custom import CustomLLM
 
+from llama_index_rap.generate.image_features import CachedImageProcessor
 from llama_index_rap.images import load_image
 from llama_index_rap.models.loaders import LoadedVLM, load_vlm
 from llama_index_rap.models.specs import VLMSpec, get_profile
@@ -100,7 +101,12 @@ class HuggingFaceVLM(CustomLLM):
             import torch
 
             dtype = getattr(torch, self.dtype) if self.dtype else None
-            self._loaded = load_vlm(VLMSpec(self.model_name, self.seed), self.device, dtype)
+            loaded = load_vlm(VLMSpec(self.model_name, self.seed), self.device, dtype)
+            processor = loaded.processor
+            inner = getattr(processor, "image_processor", None)
+            if inner is not None and not isinstance(inner, CachedImageProcessor):
+                processor.image_processor = CachedImageProcessor(inner)
+            self._loaded = loaded
         return self._loaded
 
     # turning messages into model inputs --------------------------------------------------
