@@ -153,3 +153,11 @@ def test_rows_written_after_the_directory_loaded_are_found_with_their_names(
     info = rows.lookup([row_id, "f" * 32], [0, 0])
     assert info[0] is not None and info[0].name == "Unseen"
     assert info[1] is None  # a row that is not there (deleted meanwhile)
+
+    # another store object (as another process would) writes; this one's next search sees it
+    other = ConceptStore(tmp_path / "db", embedding=tiny_embedding, user="big", ann=store.ann)
+    elsewhere = vectors[3] + vectors[4]
+    elsewhere /= np.linalg.norm(elsewhere)
+    other.remember_many([ConceptInput("Elsewhere", png((9, 9, 9)), "Hi.")], vectors=[[elsewhere]])
+    hit = store.search(elsewhere, k=1)[0][0]
+    assert hit.name == "Elsewhere" and hit.distance < 1e-4
