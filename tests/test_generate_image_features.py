@@ -99,7 +99,10 @@ def test_a_processor_that_pads_a_batch_is_run_as_one_batch() -> None:
     cached = CachedImageProcessor(inner)
     out = cached([wide, square], return_tensors="pt")  # patch counts differ: padded batch
     assert same(out, inner([wide, square], return_tensors="pt"))
-    assert cached.exact is None  # never joined, so never compared
+    assert cached.exact is False  # so from now on it runs as the processor alone
+    cached.inner = counting = Counting(inner)
+    cached([square, square], return_tensors="pt")
+    assert counting.images == 2
 
 
 def test_the_cache_turns_itself_off_when_joined_features_differ() -> None:

@@ -7,10 +7,10 @@ every query: 1.7 ms per 320 px image with the tiny Qwen2-VL here, more at full s
 images of a call one by one, keeps each one's features, and joins them.
 
 Joining per-image features is what the processor itself does for Qwen2-VL (patches of
-every image in one row block) and LLaVA (one image per row); a processor that pads a batch
-to its largest image gives features of other shapes, which are not joined. The first call
-with two or more images is also run as one batch and compared: if the two differ in any
-value, the cache turns itself off for that processor.
+every image in one row block) and LLaVA (one image per row). The first call with two or
+more images is also run as one batch and compared: if the features do not line up (a
+processor that pads a batch to its largest image, like LLaVA-NeXT's) or differ in any value,
+the cache turns itself off for that processor.
 """
 
 from __future__ import annotations
@@ -53,15 +53,13 @@ class CachedImageProcessor:
             return self.inner(images, **kwargs)
         options = repr(sorted(kwargs.items()))
         joined = _join([self._features(image, options, kwargs) for image in images])
-        if joined is None:
-            return self.inner(images, **kwargs)
-        if self.exact is None and len(images) > 1:
-            batch = self.inner(images, **kwargs)
-            self.exact = _equal(batch, joined)
-            if not self.exact:
-                logger.info("%s: per-image features differ; not cached", type(self.inner))
-                return batch
-        return joined
+        if joined is not None and (self.exact or len(images) < 2):
+            return joined
+        batch = self.inner(images, **kwargs)
+        self.exact = joined is not None and _equal(batch, joined)
+        if not self.exact:
+            logger.info("%s: per-image features differ; not cached", type(self.inner).__name__)
+        return batch
 
     def _features(self, image: Any, options: str, kwargs: dict[str, Any]) -> Any:
         key = (id(image), options)
