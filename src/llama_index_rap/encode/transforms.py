@@ -1,7 +1,7 @@
 """open_clip's inference transform, run on uint8 tensors instead of PIL images.
 
 open_clip's eval transform is ``Resize -> CenterCrop -> RGB -> ToTensor -> Normalize`` on
-a PIL image. PIL's antialiased bicubic downscale of a whole photo is most of its cost (3 ms
+a PIL image. PIL's antialiased bicubic downscale of a whole photo is most of its cost (2-3 ms
 for a 640x400 photo to 64 px here, 4 ms to 336 px). torchvision runs the same steps, with
 the same settings, on a uint8 tensor in half the time or less; the pixels it gives differ
 from PIL's in fewer than 1% of values, by one grey level in 255 (two when a small crop is
