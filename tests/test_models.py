@@ -71,11 +71,15 @@ def test_tiny_clip_is_loaded_once_and_deterministic(tiny_embedding) -> None:
     import open_clip
     import torch
 
+    from llama_index_rap.encode.transforms import tensor_transform
+
     torch.manual_seed(0)
     rebuilt, _, preprocess = open_clip.create_model_and_transforms("rap-tiny-ViT")
     rebuilt.eval()
+    tensors = tensor_transform(preprocess)  # the path embed_images takes
+    assert tensors is not None
     with torch.no_grad():
-        b = rebuilt.encode_image(preprocess(img).unsqueeze(0)).numpy()
+        b = rebuilt.encode_image(tensors(img).unsqueeze(0)).numpy()
     b /= np.linalg.norm(b)
     assert np.allclose(a, b, atol=1e-5)  # same seed, same weights
     assert other_seed.encoder_id != first.encoder_id
