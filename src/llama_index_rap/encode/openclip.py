@@ -28,7 +28,8 @@ class OpenCLIPEmbedding(MultiModalEmbedding):
     The model is named as open_clip names it: an architecture and a pretrained tag
     (``"ViT-L-14-336"``, ``"openai"``), a local checkpoint path, ``"random"`` for seeded
     random weights, or an ``hf-hub:org/repo`` architecture. It loads on first use, once per
-    process, with open_clip's own preprocessing. Images go through
+    process, with open_clip's own preprocessing (its usual eval transform run on tensors,
+    :mod:`llama_index_rap.encode.transforms`). Images go through
     :func:`llama_index_rap.images.load_image` (EXIF rotation, RGB conversion, size checks).
 
     Args:
