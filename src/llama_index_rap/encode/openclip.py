@@ -172,15 +172,10 @@ def _pool() -> ThreadPoolExecutor:
 
 def _preprocess(preprocess: Callable[[Any], Any], images: Sequence[Any]) -> list[Any]:
     """Run open_clip's transforms on each RGB image (on tensors when they are the usual ones)."""
-    run = _tensor_transform(preprocess) or preprocess
+    run = tensor_transform(preprocess) or preprocess
     if len(images) < 2:
         return [run(im) for im in images]
     return list(_pool().map(run, images))
-
-
-@functools.lru_cache(maxsize=8)
-def _tensor_transform(preprocess: Callable[[Any], Any]) -> Callable[[Any], Any] | None:
-    return tensor_transform(preprocess)
 
 
 def _as_input(item: ImageType) -> ImageInput:

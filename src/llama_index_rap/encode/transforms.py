@@ -14,12 +14,14 @@ transform, ``resize_mode="longest"``'s pad, a custom one) runs as open_clip wrot
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 
 
+@functools.lru_cache(maxsize=8)  # one per loaded model: worked out once, not per batch
 def tensor_transform(preprocess: Any) -> Callable[[Any], Any] | None:
     """The tensor version of open_clip's eval transform ``preprocess``, if it is the usual one.
 

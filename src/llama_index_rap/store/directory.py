@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 import numpy as np
 
 from llama_index_rap.store import aio
-from llama_index_rap.store.schema import eq
+from llama_index_rap.store.schema import any_of
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -77,7 +77,7 @@ class RowDirectory:
         data = aio.run(self._table.take_row_ids(addresses).select(COLUMNS).to_arrow())
         got = {r["row_id"]: r for r in data.to_pylist()}
         if len(got.keys() & set(row_ids)) < len(set(row_ids)):
-            wanted = " OR ".join(eq("row_id", rid) for rid in row_ids)
+            wanted = any_of("row_id", row_ids)
             query = self._table.query().where(wanted).select(COLUMNS)
             got.update({r["row_id"]: r for r in aio.run(query.to_arrow()).to_pylist()})
         for rid in row_ids:

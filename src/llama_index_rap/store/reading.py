@@ -16,7 +16,7 @@ from contextvars import ContextVar
 from typing import TYPE_CHECKING, Any
 
 from llama_index_rap.store.cache import VersionCache
-from llama_index_rap.store.schema import META_COLUMNS, Concept, eq, name_key
+from llama_index_rap.store.schema import META_COLUMNS, Concept, any_of, eq, name_key
 
 if TYPE_CHECKING:
     from llama_index_rap.store.table import ConceptTable
@@ -64,7 +64,7 @@ class ConceptReads:
         if name is not None:
             where += " AND " + eq("name_key", name_key(name))
         if ids:
-            where += f" AND ({' OR '.join(eq('concept_id', i) for i in ids)})"
+            where += " AND " + any_of("concept_id", ids)
         grouped: Groups = {}
         for row in self.table.rows(where, columns):
             if row["user_key"] == ukey:  # belt and braces: never another user's row

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import unicodedata
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from functools import cache
@@ -102,6 +103,11 @@ def eq(column: str, hex_value: str) -> str:
     if not hex_value or any(c not in "0123456789abcdef" for c in hex_value):
         raise ValueError(f"filter value for {column} must be a hex key, got {hex_value!r}")
     return f"{column} = '{hex_value}'"
+
+
+def any_of(column: str, hex_values: Iterable[str]) -> str:
+    """A filter matching any of ``hex_values`` in a key column (each checked as in :func:`eq`)."""
+    return "(" + " OR ".join(eq(column, v) for v in hex_values) + ")"
 
 
 def utc(ts: datetime) -> datetime:

@@ -20,7 +20,7 @@ from llama_index_rap.store.locking import with_retries
 from llama_index_rap.store.schema import (
     META_COLUMNS,
     Concept,
-    eq,
+    any_of,
     name_key,
     normalise_name,
     user_key,
@@ -147,7 +147,7 @@ def commit_rows(table: Table, rows: list[dict[str, Any]], replaced: list[str]) -
     if not replaced:
         with_retries(lambda: table.add(data), "remembering")
         return
-    keep_out = " OR ".join(eq("concept_id", cid) for cid in replaced)
+    keep_out = any_of("concept_id", replaced)
 
     def merge() -> None:
         (
