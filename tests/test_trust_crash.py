@@ -59,14 +59,17 @@ def test_sigkill_during_bulk_ingest(tmp_path: Path) -> None:
     proc.send_signal(signal.SIGKILL)
     proc.wait()
     counts.append(check_whole(db))
-    # ... then kills in the middle of the writing, once a random number of concepts is in
+    # ... then kills in the middle of the writing, once a random number of concepts is in.
+    # The target leaves two batches (of 4) unwritten, and one store object polls every 10 ms:
+    # a new store per poll took longer than the ingest needs for several batches.
+    watcher = ConceptStore(db)
     for _ in range(3):
-        target = min(CONCEPTS - 1, counts[-1] + rng.randint(4, 16))
+        target = min(CONCEPTS - 8, counts[-1] + rng.randint(4, 16))
         proc = ingest(db, folder)
         deadline = time.monotonic() + 300
-        while ConceptStore(db).count() < target and time.monotonic() < deadline:
+        while watcher.count() < target and time.monotonic() < deadline:
             assert proc.poll() is None, "the ingest finished before it could be killed"
-            time.sleep(0.05)
+            time.sleep(0.01)
         proc.send_signal(signal.SIGKILL)
         proc.wait()
         counts.append(check_whole(db))
