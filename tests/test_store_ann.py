@@ -10,6 +10,7 @@ from PIL import Image
 
 from llama_index_rap.store import ConceptInput, ConceptStore
 from llama_index_rap.store.ann import AnnSettings, has_index
+from llama_index_rap.store.directory import RowDirectory
 from llama_index_rap.store.exact import COLUMNS, UserVectors
 from llama_index_rap.store.schema import SearchHit, eq, name_key, user_key
 
@@ -147,11 +148,14 @@ def test_rows_written_after_the_directory_loaded_are_found_with_their_names(
     store.forget("Latecomer")
     assert store.search(fresh, k=1)[0][0].name not in ("Newcomer", "Latecomer")
 
-    newcomer("Unseen")  # not searched yet: looked up with a stale address, found by id
-    row_id = store.table.rows(eq("name_key", name_key("Unseen")), ["row_id"])[0]["row_id"]
-    rows = store._search._rows(store.table.open_async())  # type: ignore[arg-type]
-    info = rows.lookup([row_id, "f" * 32], [0, 0])
-    assert info[0] is not None and info[0].name == "Unseen"
+    newcomer("Unseen")  # not searched yet: taken by its address
+    lance = store.table.open()
+    assert lance is not None
+    found = lance.search().where(eq("name_key", name_key("Unseen"))).with_row_id(True)
+    unseen = found.select(["row_id"]).to_arrow().to_pylist()[0]
+    rows = directory(store)
+    info = rows.lookup([unseen["_rowid"], 2**40 + 7])
+    assert info[0] is not None and (info[0].name, info[0].row_id) == ("Unseen", unseen["row_id"])
     assert info[1] is None  # a row that is not there (deleted meanwhile)
 
     # another store object (as another process would) writes; this one's next search sees it
@@ -161,3 +165,40 @@ def test_rows_written_after_the_directory_loaded_are_found_with_their_names(
     other.remember_many([ConceptInput("Elsewhere", png((9, 9, 9)), "Hi.")], vectors=[[elsewhere]])
     hit = store.search(elsewhere, k=1)[0][0]
     assert hit.name == "Elsewhere" and hit.distance < 1e-4
+
+
+def directory(store: ConceptStore) -> RowDirectory:
+    return store._search._rows(store.table.open_async())  # type: ignore[arg-type]
+
+
+def test_hits_keep_their_names_after_a_compaction_and_a_restore(
+    tmp_path: Path, tiny_embedding, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Row addresses move on compaction and are never given to another row after a restore."""
+    rng = np.random.default_rng(3)
+    vectors = clustered(rng, 3200, tiny_embedding.dim, clusters=40)
+    store = big_store(tmp_path / "db", tiny_embedding, vectors, AnnSettings(threshold=3000))
+    names = [f"c{i}" for i in range(0, 3200, 400)]
+
+    def found() -> list[str]:
+        return [hits[0].name for hits in store.search(vectors[:3200:400], k=1)]
+
+    assert found() == names  # loads the directory
+    before = store.versions()[-1].version
+    newcomer = vectors[5] + vectors[6]
+    newcomer /= np.linalg.norm(newcomer)
+    store.remember_many([ConceptInput("Gone", png((1, 2, 3)), "Hi.")], vectors=[[newcomer]])
+    assert store.search(newcomer, k=1)[0][0].name == "Gone"
+    store.restore(before)  # "Gone" is no longer there; a new row must not take its address
+    store.remember_many([ConceptInput("Back", png((4, 5, 6)), "Hi.")], vectors=[[newcomer]])
+    hit = store.search(newcomer, k=1)[0][0]
+    assert (hit.name, hit.distance < 1e-4) == ("Back", True)
+
+    rows = directory(store)
+    monkeypatch.setattr("llama_index_rap.store.directory.RELOAD_AFTER", 4)
+    monkeypatch.setattr("llama_index_rap.store.directory.RELOAD_SHARE", 0.0)
+    store.optimize()  # compaction: every row gets a new address
+    assert rows._loaded is not None and len(rows._later) == 2  # Gone and Back, by address
+    assert found() == names  # taken by their new addresses, then read again in one scan
+    assert rows._loaded is None and not rows._later
+    assert found() == names and rows._loaded is not None and not rows._later
