@@ -16,8 +16,10 @@ differ by more than what is being compared.
 
 Variants (``Config``): ``index_at`` also measures the default index where the store still
 scans exactly (to show the threshold), ``unwidened_at`` one partition in 12 probed for every
-query (the search before the first-narrow-then-wide one), ``before_at`` the index settings
-of the first version (IVF_PQ, a quarter of the partitions probed, refine 10).
+query (the search before the first-narrow-then-wide one), ``every_at`` every partition
+probed for every query (on isotropic data: what near-tied neighbours cost an IVF index),
+``before_at`` the index settings of the first version (IVF_PQ, a quarter of the partitions
+probed, refine 10).
 
 Rows are written straight into the store's table with its schema (placeholder image
 bytes; the data, ground truth and exact scans are in ``benchmarks/vectors.py``): this
@@ -73,6 +75,8 @@ class Config:
     unwidened_at: tuple[int, ...]
     before_at: tuple[int, ...]
     before_kinds: tuple[str, ...]
+    every_at: tuple[int, ...]
+    every_kinds: tuple[str, ...]
     peak_memory: bool
 
 
@@ -85,6 +89,8 @@ FULL = Config(
     unwidened_at=(1_000_000,),
     before_at=(1_000_000,),
     before_kinds=("clustered",),
+    every_at=(1_000_000,),
+    every_kinds=("isotropic",),
     peak_memory=True,
 )
 SMALL = Config(
@@ -96,6 +102,8 @@ SMALL = Config(
     unwidened_at=(20_000,),
     before_at=(),
     before_kinds=(),
+    every_at=(20_000,),
+    every_kinds=("isotropic",),
     peak_memory=False,
 )
 
@@ -226,6 +234,11 @@ def unwidened_settings(n: int) -> AnnSettings:
     )
 
 
+def every_settings() -> AnnSettings:
+    """Every partition probed for every query: what the index finds at most, and its cost."""
+    return AnnSettings(threshold=0, nprobes=4096, widen_distance=float("inf"))
+
+
 def run_size(kind: str, n: int, cfg: Config, rng: np.random.Generator) -> list[dict[str, Any]]:
     vectors = make_vectors(kind, n, rng)
     queries, sources = planted(vectors, cfg.queries, rng)
@@ -258,6 +271,10 @@ def run_size(kind: str, n: int, cfg: Config, rng: np.random.Generator) -> list[d
         if n in cfg.unwidened_at:
             fixed = unwidened_settings(n)
             rows.append(measure_store(folder, fixed, "one in 12 probed always", data, False))
+        if n in cfg.every_at and kind in cfg.every_kinds:
+            rows.append(
+                measure_store(folder, every_settings(), "every partition probed", data, False)
+            )
         if n in cfg.before_at and kind in cfg.before_kinds:
             rows.append(measure_store(folder, before_settings(n), "IVF_PQ (before)", data, True))
     numpy_p50 = rows[0]["p50_ms"]

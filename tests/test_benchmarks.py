@@ -28,7 +28,12 @@ def test_search_small_mode(tmp_path: Path) -> None:
             assert row["recall_at_5_vs_exact"] >= 0.95, row
         assert row["store_bytes_per_row"] <= 1.2 * vectors.DIM * 4
     variants = [r for r in rows if "path" in r and r["method"] != "store"]
-    assert [r["method"] for r in variants] == ["one in 12 probed always"] * 2
+    every = "every partition probed"
+    assert [r["method"] for r in variants] == ["one in 12 probed always"] * 2 + [every]
+    deep = next(r for r in variants if r["method"] == every)
+    assert deep["kind"] == "isotropic" and deep["nprobes"] == deep["wide_nprobes"] > 20
+    # probing every partition finds at least what the narrow-then-wide search finds
+    assert deep["recall_at_5_vs_exact"] >= store[("isotropic", 20_000)]["recall_at_5_vs_exact"]
     for r in rows:
         if "path" not in r:  # the baselines are exact
             assert r["recall_at_1_planted"] == 1.0 and r["recall_at_5_vs_exact"] == 1.0
