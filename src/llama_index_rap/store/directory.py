@@ -100,20 +100,20 @@ class RowDirectory:
 class _Loaded:
     """Rows read in one scan: addresses sorted for binary search, the rest as Arrow arrays."""
 
-    def __init__(self, addresses: np.ndarray, columns: pa.Table) -> None:
+    def __init__(self, addresses: np.ndarray, order: np.ndarray, columns: pa.Table) -> None:
         self.addresses = addresses
+        self.order = order
         self.columns = columns
 
     @classmethod
     def from_arrow(cls, data: pa.Table) -> _Loaded:
         import pyarrow.compute as pc
 
-        order = pc.sort_indices(data.column("_rowid"))
-        data = data.take(order).combine_chunks()
         addresses = data.column("_rowid").to_numpy()
-        user_keys = pc.dictionary_encode(data.column("user_key"))  # few owners, many rows
-        columns = data.select(COLUMNS).set_column(3, "user_key", user_keys)
-        return cls(addresses, columns)
+        order = np.argsort(addresses, kind="stable")
+        columns = data.select(COLUMNS).combine_chunks()
+        user_keys = pc.dictionary_encode(columns.column("user_key"))  # few owners, many rows
+        return cls(addresses[order], order, columns.set_column(3, "user_key", user_keys))
 
     def find(self, addresses: list[int]) -> list[RowInfo | None]:
         """Info of each address, ``None`` where it was not loaded."""
@@ -122,5 +122,5 @@ class _Loaded:
         wanted = np.asarray(addresses, dtype=np.uint64)
         at = np.minimum(np.searchsorted(self.addresses, wanted), len(self.addresses) - 1)
         hit = self.addresses[at] == wanted
-        rows = self.columns.take(at).to_pylist()
+        rows = self.columns.take(self.order[at]).to_pylist()
         return [RowInfo.of(r) if ok else None for r, ok in zip(rows, hit, strict=True)]
