@@ -24,7 +24,7 @@ it misses 7 of 100 planted near-duplicates, which the second finds.
 Queries go through LanceDB's async API (:mod:`llama_index_rap.store.aio`) and read back
 only each hit's distance and row address; its row id, concept, name and owner come from an
 in-memory :class:`~llama_index_rap.store.directory.RowDirectory` (reading even the row id
-through LanceDB cost 1 ms of a 8.4 ms search at 1M rows).
+through LanceDB cost 1 ms of an 8.4 ms search at 1M rows).
 """
 
 from __future__ import annotations
