@@ -19,6 +19,13 @@ _EXPORTS = {
     "StoreLimits": "llama_index_rap.store",
     "SearchHit": "llama_index_rap.store",
     "OpenCLIPEmbedding": "llama_index_rap.encode",
+    "TorchvisionEmbedding": "llama_index_rap.encode",
+    "HFImageEmbedding": "llama_index_rap.encode",
+    "ImageEncoder": "llama_index_rap.encode",
+    "as_image_encoder": "llama_index_rap.encode",
+    "embedding_from_spec": "llama_index_rap.encode",
+    "VisionSpec": "llama_index_rap.models.specs",
+    "HFImageSpec": "llama_index_rap.models.specs",
     "ModelProfile": "llama_index_rap.models.specs",
     "ClipSpec": "llama_index_rap.models.specs",
     "DetectorSpec": "llama_index_rap.models.specs",
@@ -38,7 +45,14 @@ _EXPORTS = {
 __all__ = [
     "Concept",
     "ConceptContextPostprocessor",
+    "HFImageEmbedding",
+    "HFImageSpec",
     "HuggingFaceVLM",
+    "ImageEncoder",
+    "TorchvisionEmbedding",
+    "VisionSpec",
+    "as_image_encoder",
+    "embedding_from_spec",
     "LegacyMultiModalAdapter",
     "RAPChatEngine",
     "RAPQuery",
@@ -61,7 +75,14 @@ __all__ = [
 
 if TYPE_CHECKING:
     from llama_index_rap.detect import YOLODetector
-    from llama_index_rap.encode import OpenCLIPEmbedding
+    from llama_index_rap.encode import (
+        HFImageEmbedding,
+        ImageEncoder,
+        OpenCLIPEmbedding,
+        TorchvisionEmbedding,
+        as_image_encoder,
+        embedding_from_spec,
+    )
     from llama_index_rap.engine import RAPChatEngine, RAPQueryEngine
     from llama_index_rap.format import ConceptContextPostprocessor
     from llama_index_rap.generate import HuggingFaceVLM, LegacyMultiModalAdapter
@@ -69,7 +90,9 @@ if TYPE_CHECKING:
     from llama_index_rap.models.specs import (
         ClipSpec,
         DetectorSpec,
+        HFImageSpec,
         ModelProfile,
+        VisionSpec,
         VLMSpec,
         get_profile,
     )

@@ -89,3 +89,7 @@ class ModelNotFoundError(RapError):
 
 class ModelConfigError(RapError, ValueError):
     """A model name, profile or specification that cannot be understood."""
+
+
+class EncoderCapabilityError(RapError):
+    """An encoder was asked for something it cannot do (text vectors from an image-only one)."""

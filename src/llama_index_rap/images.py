@@ -40,6 +40,9 @@ logger = logging.getLogger(__name__)
 ImageInput = Union[str, "os.PathLike[str]", bytes, bytearray, Image.Image]
 """What callers may pass as an image: a path, raw encoded bytes or a PIL image."""
 
+STORED_FORMATS = frozenset({"jpeg", "png", "webp", "gif"})
+"""Formats kept as the file's own bytes; any other (BMP, TIFF, HEIC...) is stored as a PNG."""
+
 DEFAULT_MAX_PIXELS = 40_000_000
 DEFAULT_MAX_BYTES = 50 * 1024 * 1024
 DEFAULT_MIN_SIDE = 8
@@ -67,8 +70,11 @@ class LoadedImage:
 
     Args:
         image: The picture as 8-bit RGB with its EXIF rotation applied.
-        data: The encoded bytes as given (what the store keeps), or PNG bytes for a PIL input.
-        format: The encoded format, lower case (``"jpeg"``, ``"png"``...).
+        data: The file's own bytes when it is a JPEG, PNG, WebP or GIF (what the store
+            keeps and models get); any other format (BMP, TIFF, HEIC...), and a PIL image
+            without its file, encoded once as a PNG at low compression (fast, lossless).
+        format: The encoded format, lower case (``"jpeg"``, ``"png"``...); a camera's MPO
+            (a JPEG with a preview frame appended) is ``"jpeg"``.
         label: How the input is named in messages (a path, or ``"<bytes>"``).
     """
 
@@ -114,9 +120,10 @@ def read_source(source: ImageInput, limits: ImageLimits = ImageLimits()) -> tupl
         ImageError: An input of a type that is not an image.
     """
     if isinstance(source, Image.Image):
-        buf = io.BytesIO()
-        _to_rgb(source, describe(source)).save(buf, format="PNG")
-        return buf.getvalue(), describe(source)
+        own = _untouched_file(source)
+        if own is not None:
+            return own, str(getattr(source, "filename", describe(source)))
+        return png_bytes(_to_rgb(source, describe(source))), describe(source)
     if isinstance(source, (bytes, bytearray)):
         data, label = bytes(source), describe(source)
     elif isinstance(source, (str, os.PathLike)):
@@ -144,6 +151,34 @@ def read_source(source: ImageInput, limits: ImageLimits = ImageLimits()) -> tupl
             f"image {label} is {len(data)} bytes, over the limit of {limits.max_bytes}"
         )
     return data, label
+
+
+def png_bytes(image: Image.Image) -> bytes:
+    """``image`` as a PNG at compression level 1 (fast, lossless).
+
+    ~0.3 s for a 2048 x 2048 photo here, against ~0.9 s at PIL's default level, for ~20% more
+    bytes.
+    """
+    buf = io.BytesIO()
+    image.save(buf, format="PNG", compress_level=1)
+    return buf.getvalue()
+
+
+def _untouched_file(image: Image.Image) -> bytes | None:
+    """The bytes of the file a PIL image was opened from, if its pixels were never decoded.
+
+    Pixels never decoded were never changed, so a JPEG, PNG or WebP is then stored as the
+    file's own bytes, not re-encoded.
+    """
+    path = getattr(image, "filename", "")
+    if not path or getattr(image, "_im", True) is not None:
+        return None
+    if (image.format or "").lower() not in (STORED_FORMATS | {"mpo"}):
+        return None
+    try:
+        return Path(path).read_bytes()
+    except OSError:
+        return None
 
 
 def load_image(source: ImageInput, limits: ImageLimits = ImageLimits()) -> LoadedImage:
@@ -246,12 +281,14 @@ def decode(data: bytes, label: str, limits: ImageLimits = ImageLimits()) -> Load
                 f"{limits.min_side} pixels to show anything"
             )
         frames = int(getattr(img, "n_frames", 1))
+        fmt = (img.format or "png").lower()
+        if fmt == "mpo":  # a camera JPEG (main picture + preview frame): a still photo
+            fmt, frames = "jpeg", 1
         if frames > 1:
             raise AnimatedImageError(
                 f"image {label} is animated ({frames} frames); save the one frame "
                 "that shows the concept as a PNG or JPEG and give that"
             )
-        fmt = (img.format or "png").lower()
         try:
             img.load()
         except (OSError, SyntaxError, ValueError) as e:
@@ -259,6 +296,8 @@ def decode(data: bytes, label: str, limits: ImageLimits = ImageLimits()) -> Load
                 f"image {label} is corrupt or truncated ({e}); give the complete file"
             ) from e
     rgb = _to_rgb(ImageOps.exif_transpose(img), label)
+    if fmt not in STORED_FORMATS:
+        data, fmt = png_bytes(rgb), "png"
     return LoadedImage(image=rgb, data=data, format=fmt, label=label)
 
 

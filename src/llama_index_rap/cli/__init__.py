@@ -37,17 +37,27 @@ from llama_index_rap.cli.context import CliState, RapGroup
 @click.option(
     "--models",
     envvar="RAP_MODELS",
-    type=click.Choice(["default", "default-random", "tiny"]),
+    type=click.Choice(["default", "default-random", "offline", "tiny"]),
     default="default",
     show_default=True,
     help="Model profile: 'default' (ViT-L-14-336 openai, YOLO-World v2-X, Qwen2-VL-2B), "
-    "'default-random' (the same architectures with random weights, for timing) or 'tiny' "
-    "(small random-weight models that run offline). Random weights give meaningless output.",
+    "'offline' (a trained MobileNetV2 that ships with the package, no detector, the tiny "
+    "VLM: real retrieval offline), 'default-random' (the default architectures with random "
+    "weights, for timing) or 'tiny' (small random-weight models). Random weights give "
+    "meaningless output.",
+)
+@click.option(
+    "--encoder",
+    default=None,
+    help="Override the image encoder: torchvision:ARCH[:WEIGHTS|:/path/weights.pt], "
+    "hf:ORG/NAME or hf:/path/folder (DINOv2, SigLIP...), open_clip:ARCH[:TAG], or anything "
+    "--clip takes.",
 )
 @click.option(
     "--clip",
     default=None,
-    help="Override the image encoder: ARCH:TAG, ARCH:/path/checkpoint or hf-hub:org/repo.",
+    help="Override the image encoder with an open_clip model: ARCH:TAG, ARCH:/path/checkpoint "
+    "or hf-hub:org/repo.",
 )
 @click.option("--vlm", default=None, help="Override the VLM: a hub name or a local folder.")
 @click.option("-v", "--verbose", is_flag=True, help="Log what happens.")
@@ -57,6 +67,7 @@ def main(
     db: str | None,
     user: str,
     models: str,
+    encoder: str | None,
     clip: str | None,
     vlm: str | None,
     verbose: bool,
@@ -66,7 +77,9 @@ def main(
 
     if verbose:
         logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
-    ctx.obj = CliState(db=db, user=user, models=models, clip=clip, vlm=vlm)
+    if encoder and clip:
+        raise click.UsageError("give --encoder or --clip, not both")
+    ctx.obj = CliState(db=db, user=user, models=models, clip=clip, vlm=vlm, encoder=encoder)
 
 
 store_commands.register(main)

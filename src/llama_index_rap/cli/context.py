@@ -33,7 +33,8 @@ class CliState:
         db: Store location, or ``None`` for the default.
         user: Whose concepts.
         models: Profile name.
-        clip: Image encoder override.
+        clip: Image encoder override (open_clip's names; kept for ``--clip``).
+        encoder: Image encoder override, any kind (``--encoder``).
         vlm: VLM override.
     """
 
@@ -42,6 +43,7 @@ class CliState:
     models: str
     clip: str | None = None
     vlm: str | None = None
+    encoder: str | None = None
     _store: ConceptStore | None = field(default=None, repr=False)
 
     @property
@@ -49,7 +51,7 @@ class CliState:
         """The model profile with any overrides."""
         from llama_index_rap.models.specs import get_profile
 
-        return get_profile(self.models).with_models(clip=self.clip, vlm=self.vlm)
+        return get_profile(self.models).with_models(encoder=self.encoder or self.clip, vlm=self.vlm)
 
     @property
     def store(self) -> ConceptStore:
@@ -62,9 +64,16 @@ class CliState:
 
     def random_weights_note(self) -> None:
         """Tell the person when the models have random weights."""
-        if self.profile.random_weights:
+        profile = self.profile
+        if profile.random_retrieval:
             click.echo(
-                f"note: models have random weights (--models {self.profile.name}); retrieval "
-                "and answers are meaningless, use --models default for real ones",
+                f"note: models have random weights (--models {profile.name}); retrieval "
+                "and answers are meaningless, use --models offline or default for real ones",
+                err=True,
+            )
+        elif profile.vlm.is_random:
+            click.echo(
+                f"note: the VLM has random weights (--models {profile.name}); retrieval is "
+                "real, answers are meaningless (give --vlm DIR or use --models default)",
                 err=True,
             )

@@ -84,14 +84,13 @@ def _retriever(
     state: CliState, store: Any, no_detector: bool, max_distance: float | None, top_k: int = 2
 ) -> Any:
     from llama_index_rap.retrieve import RAPRetriever
-    from llama_index_rap.retrieve.retriever import DEFAULT_MAX_DISTANCE
 
     return RAPRetriever(
         store,
         detector=None if no_detector else "auto",
         top_k=top_k,
         per_crop_k=max(2, top_k),
-        max_distance=DEFAULT_MAX_DISTANCE if max_distance is None else max_distance,
+        max_distance="profile" if max_distance is None else max_distance,
     )
 
 

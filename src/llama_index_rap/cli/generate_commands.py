@@ -50,7 +50,6 @@ def _engine(
     from llama_index_rap.engine import RAPQueryEngine
     from llama_index_rap.generate import HuggingFaceVLM
     from llama_index_rap.retrieve import RAPRetriever
-    from llama_index_rap.retrieve.retriever import DEFAULT_MAX_DISTANCE
 
     if models:
         state.models = models
@@ -59,7 +58,7 @@ def _engine(
     retriever = RAPRetriever(
         state.store,
         detector=None if no_detector else "auto",
-        max_distance=DEFAULT_MAX_DISTANCE if max_distance is None else max_distance,
+        max_distance="profile" if max_distance is None else max_distance,
     )
     llm = HuggingFaceVLM.from_spec(state.profile.vlm)
     return RAPQueryEngine(retriever, llm, streaming=streaming)

@@ -62,13 +62,12 @@ def retrieve(
     """Find the user's concepts in IMAGE."""
     from llama_index_rap.retrieve import RAPQuery, RAPRetriever
     from llama_index_rap.retrieve.picture import annotate
-    from llama_index_rap.retrieve.retriever import DEFAULT_MAX_DISTANCE
 
     retriever = RAPRetriever(
         state.store,
         detector=None if no_detector else "auto",
         top_k=top_k,
-        max_distance=DEFAULT_MAX_DISTANCE if max_distance is None else max_distance,
+        max_distance="profile" if max_distance is None else max_distance,
     )
     query = RAPQuery(question, image_path=str(image), boxes=[_parse_box(b) for b in boxes])
     report = retriever.report(query)

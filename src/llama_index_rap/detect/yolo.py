@@ -20,7 +20,7 @@ import numpy as np
 from llama_index_rap.detect.boxes import Box
 from llama_index_rap.errors import ModelConfigError
 from llama_index_rap.models.loaders import load_detector
-from llama_index_rap.models.specs import DetectorSpec, get_profile
+from llama_index_rap.models.specs import DEFAULT_DETECTOR, DetectorSpec
 
 if TYPE_CHECKING:
     from PIL import Image
@@ -56,7 +56,7 @@ class YOLODetector:
         device: str | None = None,
     ) -> None:
         if spec is None:
-            spec = get_profile("default").detector
+            spec = DEFAULT_DETECTOR
         self.spec = spec if isinstance(spec, DetectorSpec) else DetectorSpec(spec)
         if not 0.0 <= confidence <= 1.0:
             raise ModelConfigError(f"confidence must be in [0, 1], got {confidence}")

@@ -44,15 +44,45 @@ def tensor_transform(preprocess: Any) -> Callable[[Any], Any] | None:
     if resize.antialias is False:
         return None
 
+    return resize_crop_normalize(
+        resize.size, crop.size, normalize.mean, normalize.std, resize.interpolation, resize.max_size
+    )
+
+
+def resize_crop_normalize(
+    size: Any,
+    crop: Any,
+    mean: Any,
+    std: Any,
+    interpolation: Any = None,
+    max_size: int | None = None,
+) -> Callable[[Any], Any]:
+    """The usual eval transform (resize, centre crop, normalise) on a uint8 tensor.
+
+    Args:
+        size: Resize target (an int: the shorter side).
+        crop: Centre crop size.
+        mean: Per-channel mean after scaling to [0, 1].
+        std: Per-channel standard deviation.
+        interpolation: torchvision ``InterpolationMode`` (bilinear when ``None``).
+        max_size: Longest side allowed after resizing.
+
+    Returns:
+        A function from an RGB PIL image to the normalised ``(3, H, W)`` float tensor.
+    """
+    from torchvision.transforms import InterpolationMode
+
+    mode = interpolation or InterpolationMode.BILINEAR
+
     def run(image: Any) -> Any:
         import torch
         from torchvision.transforms.v2 import functional as F
 
         pixels = torch.from_numpy(np.array(image)).permute(2, 0, 1)  # uint8, C x H x W
         # torchvision's v2 functional resizes uint8 in place of converting to float first
-        small = F.resize(pixels, resize.size, resize.interpolation, resize.max_size, True)
-        square = F.center_crop(small, crop.size).float().div_(255)
-        return F.normalize(square, normalize.mean, normalize.std)
+        small = F.resize(pixels, size, mode, max_size, True)
+        square = F.center_crop(small, crop).float().div_(255)
+        return F.normalize(square, mean, std)
 
     return run
 

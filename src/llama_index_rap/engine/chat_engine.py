@@ -24,7 +24,6 @@ from llama_index.core.postprocessor.types import BaseNodePostprocessor
 from llama_index.core.schema import NodeWithScore
 
 from llama_index_rap.engine.query_engine import default_parts
-from llama_index_rap.engine.tasks import model_image_bytes
 from llama_index_rap.format.messages import DEFAULT_SYSTEM_PROMPT, user_blocks
 from llama_index_rap.format.postprocessor import INDEX_KEY, ConceptContextPostprocessor
 from llama_index_rap.images import ImageInput, load_image
@@ -66,9 +65,7 @@ class RAPChatEngine(BaseChatEngine):
 
     def set_image(self, image: ImageInput) -> None:
         """The image the next turn is about (it is sent with that turn)."""
-        self._pending_image = model_image_bytes(
-            load_image(image, self.retriever.store.limits.images)
-        )
+        self._pending_image = load_image(image, self.retriever.store.limits.images).data
 
     @property
     def chat_history(self) -> list[ChatMessage]:

@@ -24,7 +24,6 @@ from llama_index.core.schema import NodeWithScore, QueryBundle
 from llama_index_rap.engine.tasks import (
     CAPTION_INSTRUCTION,
     RECOGNIZE_QUESTION,
-    model_image_bytes,
     parse_yes_no,
 )
 from llama_index_rap.errors import InvalidInputError
@@ -169,9 +168,7 @@ class RAPQueryEngine(BaseQueryEngine):
         nodes = list(report.nodes)
         for post in self.postprocessors:
             nodes = post.postprocess_nodes(nodes, query_bundle=query)
-        prompt = build_prompt(
-            model_image_bytes(image) if image else None, nodes, question, self.system_prompt
-        )
+        prompt = build_prompt(image.data if image else None, nodes, question, self.system_prompt)
         metadata: dict[str, Any] = {
             "task": task,
             "question": question,

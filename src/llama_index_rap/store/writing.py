@@ -30,7 +30,7 @@ from llama_index_rap.store.validate import CheckedConcept, KnownVectors, StoreLi
 if TYPE_CHECKING:
     from lancedb.table import Table
 
-    from llama_index_rap.encode.openclip import OpenCLIPEmbedding
+    from llama_index_rap.encode.base import ImageEncoder
     from llama_index_rap.store.reading import ConceptReads
     from llama_index_rap.store.table import ConceptTable
 
@@ -71,7 +71,7 @@ def resolve_conflict(
 
 
 def encode_images(
-    encoder: OpenCLIPEmbedding,
+    encoder: ImageEncoder,
     items: list[tuple[CheckedConcept, KnownVectors]],
 ) -> list[list[np.ndarray]]:
     """Vectors for every image of every concept; known ones reused, the rest in one batch."""
@@ -185,7 +185,7 @@ class ConceptWrites:
         table: ConceptTable,
         reads: ConceptReads,
         limits: StoreLimits,
-        encoder: Callable[[], OpenCLIPEmbedding],
+        encoder: Callable[[], ImageEncoder],
         after_write: Callable[[], None],
     ) -> None:
         self.table = table

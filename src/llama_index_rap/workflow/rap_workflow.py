@@ -25,10 +25,9 @@ from llama_index.core.workflow import Context, Event, StartEvent, StopEvent, Wor
 
 from llama_index_rap.detect.boxes import Box
 from llama_index_rap.engine.query_engine import default_parts
-from llama_index_rap.engine.tasks import model_image_bytes
 from llama_index_rap.format.messages import DEFAULT_SYSTEM_PROMPT, build_prompt
 from llama_index_rap.images import decode, load_image
-from llama_index_rap.retrieve.retriever import RAPRetriever
+from llama_index_rap.retrieve.retriever import RAPRetriever, usable_boxes
 
 
 class RegionsEvent(Event):
@@ -39,6 +38,7 @@ class RegionsEvent(Event):
     user: str
     boxes: list[tuple[float, float, float, float] | None]
     labels: list[str | None]
+    given: int = 0
 
 
 class RetrievedEvent(Event):
@@ -98,11 +98,12 @@ class RAPWorkflow(Workflow):
         categories = [c.category for c in self.retriever.store.list(user=user) if c.category]
         crops = self.retriever.crops(image.image, given, categories)
         return RegionsEvent(
-            image=model_image_bytes(image),
+            image=image.data,
             question=str(ev.get("question") or ""),
             user=user,
             boxes=[None if b is None else (b.x0, b.y0, b.x1, b.y1) for b, _ in crops],
             labels=[None if b is None else b.label for b, _ in crops],
+            given=len(usable_boxes(image.image, given)),
         )
 
     @step
@@ -116,7 +117,7 @@ class RAPWorkflow(Workflow):
             else:
                 region = Box(*box, label=label or "")
                 crops.append((region, picture.crop(region.as_tuple())))
-        report = self.retriever.match(ev.question, crops, ev.user)
+        report = self.retriever.match(ev.question, crops, ev.user, given=ev.given)
         return RetrievedEvent(image=ev.image, question=ev.question, nodes=report.nodes)
 
     @step

