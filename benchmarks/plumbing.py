@@ -125,15 +125,16 @@ def main(argv: list[str] | None = None) -> None:
     from tests.imagegen import photo
 
     from llama_index_rap.encode import OpenCLIPEmbedding
-    from llama_index_rap.models.specs import get_profile
+    from llama_index_rap.models.specs import TINY_CLIP, ClipSpec, get_profile
 
     crops = [photo(i, (96, 96)) for i in range(8)]
     ratios = {}
     for name in encoders:
-        spec = get_profile(name).clip
+        spec = get_profile(name).encoder
+        assert isinstance(spec, ClipSpec)
         embedding = OpenCLIPEmbedding.from_spec(spec)
         ratios[spec.architecture] = batched_vs_single(embedding, crops, 5 if name == "tiny" else 2)
-    tiny = OpenCLIPEmbedding.from_spec(get_profile("tiny").clip)
+    tiny = OpenCLIPEmbedding.from_spec(TINY_CLIP)
     results = {
         "encode_8_crops": ratios,
         "bulk_ingest": bulk_ingest(tiny, count),

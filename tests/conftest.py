@@ -25,7 +25,7 @@ from pathlib import Path  # noqa: E402
 import pytest  # noqa: E402
 
 from llama_index_rap.encode.openclip import OpenCLIPEmbedding  # noqa: E402
-from llama_index_rap.models.specs import get_profile  # noqa: E402
+from llama_index_rap.models.specs import TINY_CLIP  # noqa: E402
 from llama_index_rap.store import ConceptStore  # noqa: E402
 from tests.imagegen import photo, save  # noqa: E402
 
@@ -33,7 +33,7 @@ from tests.imagegen import photo, save  # noqa: E402
 @pytest.fixture(scope="session")
 def tiny_embedding() -> OpenCLIPEmbedding:
     """The tiny profile's open_clip encoder (random weights, seed 0), loaded once."""
-    return OpenCLIPEmbedding.from_spec(get_profile("tiny").clip)
+    return OpenCLIPEmbedding.from_spec(TINY_CLIP)
 
 
 @pytest.fixture

