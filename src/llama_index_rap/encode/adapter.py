@@ -33,7 +33,7 @@ class MultiModalEmbeddingAdapter:
     def __init__(self, embedding: MultiModalEmbedding, encoder_id: str | None = None) -> None:
         if encoder_id is None and getattr(embedding, "model_name", None) in _UNNAMED:
             raise InvalidInputError(
-                f"{embedding.class_name()} has no model_name to name its embedding space; "
+                f"{type(embedding).__name__} has no model_name to name its embedding space; "
                 "pass encoder_id= (e.g. as_image_encoder(embedding, encoder_id='my-model-v1'))"
             )
         self.embedding = embedding
@@ -41,7 +41,7 @@ class MultiModalEmbeddingAdapter:
         self._dim: int | None = None
 
     def __repr__(self) -> str:
-        return f"MultiModalEmbeddingAdapter({self.embedding.class_name()})"
+        return f"MultiModalEmbeddingAdapter({type(self.embedding).__name__})"
 
     @property
     def dim(self) -> int:
@@ -58,7 +58,7 @@ class MultiModalEmbeddingAdapter:
         """The given id, or ``class name:model name/dimension``."""
         if self._encoder_id is not None:
             return self._encoder_id
-        return f"{self.embedding.class_name()}:{self.embedding.model_name}/{self.dim}"
+        return f"{type(self.embedding).__name__}:{self.embedding.model_name}/{self.dim}"
 
     def embed_images(
         self,
@@ -83,14 +83,14 @@ class MultiModalEmbeddingAdapter:
         matrix = np.asarray(vectors, dtype=np.float32)
         if matrix.ndim != 2 or not np.isfinite(matrix).all():
             raise InvalidInputError(
-                f"{self.embedding.class_name()} returned vectors of shape {matrix.shape} "
+                f"{type(self.embedding).__name__} returned vectors of shape {matrix.shape} "
                 "with non-finite values or ragged rows; it must give one finite vector per input"
             )
         if self._dim is None:
             self._dim = int(matrix.shape[1])
         elif matrix.shape[1] != self._dim:
             raise EncoderMismatchError(
-                f"{self.embedding.class_name()} gave {matrix.shape[1]}-d vectors after "
+                f"{type(self.embedding).__name__} gave {matrix.shape[1]}-d vectors after "
                 f"{self._dim}-d ones; an encoder must keep one dimension"
             )
         return unit_rows(matrix)
