@@ -117,11 +117,11 @@ def test_torchvision_weights_from_a_file_and_clear_errors(tmp_path: Path) -> Non
     assert np.allclose(from_file.embed_images([img]), random.embed_images([img]), atol=1e-6)
     assert from_file.encoder_id == "torchvision:resnet18:resnet18.pt/512"
     with pytest.raises(ModelConfigError, match="does not fit"):
-        TorchvisionEmbedding(architecture="mobilenet_v2", weights=str(weights)).dim
+        _ = TorchvisionEmbedding(architecture="mobilenet_v2", weights=str(weights)).dim
     with pytest.raises(ModelConfigError, match="unknown torchvision architecture"):
-        TorchvisionEmbedding(architecture="nonet", weights="random").dim
+        _ = TorchvisionEmbedding(architecture="nonet", weights="random").dim
     with pytest.raises(ModelNotFoundError, match="neither a file"):
-        TorchvisionEmbedding(architecture="resnet18", weights="/no/such.pt").dim
+        _ = TorchvisionEmbedding(architecture="resnet18", weights="/no/such.pt").dim
 
 
 @pytest.fixture(scope="module")
@@ -130,7 +130,7 @@ def dinov2_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
     folder = tmp_path_factory.mktemp("dinov2")
     torch.manual_seed(0)
-    config = Dinov2Config(
+    config = Dinov2Config(  # type: ignore[call-arg]
         hidden_size=32,
         num_hidden_layers=2,
         num_attention_heads=2,
@@ -196,7 +196,7 @@ def test_siglip_image_features(siglip_dir: Path, tmp_path: Path) -> None:
     assert vectors.shape == (3, embedding.dim) and embedding.dim == 32
     assert distance(vectors[0], vectors[2]) < 1e-8 < distance(vectors[0], vectors[1])
     with pytest.raises(ModelNotFoundError, match="does not exist"):
-        HFImageEmbedding(model_name=str(tmp_path / "missing")).dim
+        _ = HFImageEmbedding(model_name=str(tmp_path / "missing")).dim
 
 
 class ColourHistogram(MultiModalEmbedding):
@@ -210,7 +210,8 @@ class ColourHistogram(MultiModalEmbedding):
         image = Image.open(io.BytesIO(item.getvalue()) if not isinstance(item, str) else item)
         pixels = np.asarray(image.convert("RGB").resize((32, 32))) // 64
         codes = pixels[..., 0] * 16 + pixels[..., 1] * 4 + pixels[..., 2]
-        return np.bincount(codes.ravel(), minlength=64).astype(float).tolist()
+        counts: list[float] = np.bincount(codes.ravel(), minlength=64).astype(float).tolist()
+        return counts
 
     def _get_image_embedding(self, img_file_path: ImageType) -> Embedding:
         return self._vector(img_file_path)

@@ -27,7 +27,7 @@ def mpo_bytes() -> bytes:
 def test_an_mpo_jpeg_is_a_still_photo_kept_as_it_is(store: ConceptStore, tmp_path: Path) -> None:
     data = mpo_bytes()
     opened = Image.open(io.BytesIO(data))
-    assert opened.format == "MPO" and opened.n_frames == 2
+    assert opened.format == "MPO" and getattr(opened, "n_frames", 1) == 2
     loaded = load_image(data)
     assert loaded.format == "jpeg" and loaded.data == data and loaded.image.size == opened.size
     path = tmp_path / "camera.jpg"
