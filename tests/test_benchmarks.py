@@ -8,7 +8,7 @@ import json
 from pathlib import Path
 
 import pytest
-from benchmarks import plumbing, search, stages, vectors
+from benchmarks import plumbing, quality, search, stages, vectors
 
 pytestmark = pytest.mark.slow
 
@@ -59,3 +59,32 @@ def test_plumbing_small_mode(tmp_path: Path) -> None:
     assert ingest["store_bytes_per_concept"] <= ingest["budget_bytes_per_concept"]
     assert set(result["encode_8_crops"]) == {"rap-tiny-ViT"}
     assert "| `rap --help` |" in (tmp_path / "plumbing.md").read_text()
+
+
+@pytest.mark.skipif(
+    not (quality.default_photos() / "dreambooth").is_dir(),
+    reason="the DreamBooth photos are not beside the repository (../shared/photos)",
+)
+def test_quality_small_mode_on_real_photos(tmp_path: Path) -> None:
+    quality.main(["--small", "--out", str(tmp_path)])
+    result = json.loads((tmp_path / "quality-small.json").read_text())
+    assert result["subjects"] == 30 and result["encoder"].startswith("torchvision:mobilenet_v2")
+    rows = {r["refs"]: r for r in result["recognition"]["rows"]}
+    assert set(rows) == set(quality.REFS)
+    for row in rows.values():  # the trained encoder ranks a photo's own concept first
+        assert row["recall_at_1"] >= 0.9 and row["recall_at_5"] >= row["recall_at_1"]
+        shipped, reference = row["shipped"], row["reference_rule"]
+        # the threshold is what keeps strangers out; the reference rule always hands two
+        assert reference["strangers_retrieving_nothing"] == 0.0
+        assert shipped["strangers_retrieving_nothing"] > 0.5
+        assert shipped["concept_precision"] > reference["concept_precision"]
+    assert result["collages"]["all"]["collages"] == 6
+    assert result["collages"]["all"]["concept_recall"] >= 0.8
+    assert [g["concepts"] for g in result["growth"]] == [20, 60]
+    camera = result["camera_jpeg"]
+    assert camera["stored_image_is_the_file"] == 1.0
+    assert camera["data_bytes_per_concept"] <= camera["budget_bytes_per_concept"]
+    kept = [c["true_matches_kept"] for c in result["tradeoff"]]
+    assert kept == sorted(kept) and kept[-1] == 1.0
+    assert (tmp_path / "quality-small.png").stat().st_size > 10_000
+    assert "| 1 | shipped defaults |" in (tmp_path / "quality-small.md").read_text()

