@@ -83,7 +83,7 @@ def test_quality_small_mode_on_real_photos(tmp_path: Path) -> None:
     assert [g["concepts"] for g in result["growth"]] == [20, 60]
     camera = result["camera_jpeg"]
     assert camera["stored_image_is_the_file"] == 1.0
-    assert camera["data_bytes_per_concept"] <= camera["budget_bytes_per_concept"]
+    assert camera["data_bytes_per_concept_in_one_commit"] <= camera["budget_bytes_per_concept"]
     kept = [c["true_matches_kept"] for c in result["tradeoff"]]
     assert kept == sorted(kept) and kept[-1] == 1.0
     assert (tmp_path / "quality-small.png").stat().st_size > 10_000

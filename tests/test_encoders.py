@@ -291,3 +291,28 @@ def test_cli_offline_profile_and_encoder_option(tmp_path: Path) -> None:
     assert clash.exit_code != 0 and "resnet18" in clash.output
     both = runner.invoke(main, ["--encoder", "hf:x", "--clip", "ViT-B-32", "list"])
     assert both.exit_code != 0 and "not both" in both.output
+
+
+def test_engines_run_on_the_offline_profile_and_on_a_plain_embedding(tmp_path: Path) -> None:
+    from llama_index_rap.engine import RAPChatEngine, RAPQueryEngine
+    from llama_index_rap.generate import HuggingFaceVLM
+    from tests.llms import RecordingLLM
+
+    store = ConceptStore(tmp_path / "db", models="offline", user="alice")
+    store.remember("Moto", str(skimage_photo("motorcycle_left")), "My motorbike.", "motorcycle")
+    store.remember("Chelsea", str(skimage_photo("chelsea")), "My cat.", "cat")
+    vlm = HuggingFaceVLM.from_spec(get_profile("offline").vlm, max_new_tokens=4)
+    engine = RAPQueryEngine(RAPRetriever(store), vlm)  # the profile's distance, no detector
+    seen = engine.ask(str(skimage_photo("motorcycle_right")), "Whose is this?")
+    assert [n.node.metadata["name"] for n in seen.source_nodes] == ["Moto"]
+    assert "Name: <Moto>" in (seen.metadata or {})["prompt"]
+    unrelated = engine.caption(str(skimage_photo("rocket")))
+    assert unrelated.source_nodes == [] and "<Moto>" not in (unrelated.metadata or {})["prompt"]
+
+    plain = ConceptStore(tmp_path / "plain", embedding=ColourHistogram(), user="alice")
+    plain.remember("Bo", photo(1), "My dog.")
+    plain.remember("Mam", photo(2), "My mother.")
+    retriever = RAPRetriever(plain, max_distance=None, top_k=1)
+    chat = RAPChatEngine(retriever, RecordingLLM(answer="Hello Mam."), image=photo(2))
+    assert chat.chat("Who is this?").response == "Hello Mam."
+    assert chat.shown() == [(1, "Mam")]
