@@ -194,6 +194,7 @@ def recognition(bench: Bench, subjects: list[Subject], splits: int) -> dict[str,
             bench.remember(user, chosen, categories)
             shipped, reference = Tally(), Tally()
             hits_at = {1: 0, 2: 0, 5: 0}
+            misses: list[str] = []
             queries = [(s.name, p) for s in known for p in s.photos if p not in chosen[s.name]]
             queries += [("", p) for s in strangers for p in s.photos]
             for truth, path in queries:
@@ -202,6 +203,8 @@ def recognition(bench: Bench, subjects: list[Subject], splits: int) -> dict[str,
                 if truth:
                     for k in hits_at:
                         hits_at[k] += truth in names[:k]
+                    if names[0] != truth:
+                        misses.append(f"{path.parent.name}/{path.name} -> {names[0]}")
                     if refs == 1:
                         distances["true match"] += [d for n, d in ranked if n == truth]
                         distances["wrong concept"].append(next(d for n, d in ranked if n != truth))
@@ -220,6 +223,7 @@ def recognition(bench: Bench, subjects: list[Subject], splits: int) -> dict[str,
                     **{f"recall_at_{k}": v / n_known for k, v in hits_at.items()},
                     "shipped": shipped.figures(),
                     "reference_rule": reference.figures(),
+                    "misses_at_1": misses,
                 }
             )
     return {"rows": rows, "distances": distances}
