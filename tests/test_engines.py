@@ -2,16 +2,14 @@ from __future__ import annotations
 
 import asyncio
 import time
-from typing import ClassVar
+from typing import Any
 
 import pytest
 from llama_index.core.base.base_query_engine import BaseQueryEngine
 from llama_index.core.base.llms.types import ImageBlock, TextBlock
 from llama_index.core.base.response.schema import Response, StreamingResponse
 from llama_index.core.chat_engine.types import BaseChatEngine
-from llama_index.core.instrumentation import get_dispatcher  # type: ignore[attr-defined]
-from llama_index.core.instrumentation.event_handlers import BaseEventHandler
-from llama_index.core.instrumentation.events import BaseEvent
+from llama_index.core.prompts import PromptTemplate
 from llama_index.core.tools import QueryEngineTool
 
 from llama_index_rap.engine import RAPChatEngine, RAPQueryEngine
@@ -19,6 +17,7 @@ from llama_index_rap.errors import ConceptNotFoundError
 from llama_index_rap.generate import HuggingFaceVLM
 from llama_index_rap.retrieve import RAPQuery, RAPRetriever
 from llama_index_rap.store import ConceptStore
+from tests.events import recorded
 from tests.imagegen import photo
 from tests.llms import RecordingLLM
 from tests.scenes import scene
@@ -121,29 +120,92 @@ def test_streaming_and_async(retriever: RAPRetriever, tiny_vlm: HuggingFaceVLM) 
     assert str(result) == str(sync)
 
 
-class Recorder(BaseEventHandler):
-    events: ClassVar[list[str]] = []
-
-    @classmethod
-    def class_name(cls) -> str:
-        return "EngineRecorder"
-
-    def handle(self, event: BaseEvent, **kwargs: object) -> None:
-        self.events.append(event.class_name())
-
-
 def test_query_events_fire_and_the_image_survives(retriever: RAPRetriever) -> None:
-    recorder = Recorder()
-    dispatcher = get_dispatcher()
-    dispatcher.add_event_handler(recorder)
-    try:
+    with recorded() as events:
         response = RAPQueryEngine(retriever, RecordingLLM()).query(
             RAPQuery("What is <toy>?", image=bo_scene(), boxes=[BO_BOX])
         )
-    finally:
-        dispatcher.event_handlers.remove(recorder)
-    assert "QueryStartEvent" in recorder.events and "QueryEndEvent" in recorder.events
+    assert "QueryStartEvent" in events and "QueryEndEvent" in events
     assert [n.node.metadata["name"] for n in response.source_nodes] == ["Toy", "Bo"]
+
+
+def _ask(retriever: RAPRetriever) -> None:
+    RAPQueryEngine(retriever, RecordingLLM()).ask(bo_scene(), "Who?", boxes=[BO_BOX])
+
+
+def _query_stream(retriever: RAPRetriever) -> None:
+    engine = RAPQueryEngine(retriever, RecordingLLM(), streaming=True)
+    response = engine.query(RAPQuery("Who?", image=bo_scene(), boxes=[BO_BOX]))
+    assert isinstance(response, StreamingResponse)
+    list(response.response_gen)
+
+
+def _aquery(retriever: RAPRetriever) -> None:
+    engine = RAPQueryEngine(retriever, RecordingLLM())
+    asyncio.run(engine.aquery(RAPQuery("Who?", image=bo_scene(), boxes=[BO_BOX])))
+
+
+def _chat(retriever: RAPRetriever) -> None:
+    RAPChatEngine(retriever, RecordingLLM(), image=bo_scene()).chat("Is Bo here?")
+
+
+def _stream_chat(retriever: RAPRetriever) -> None:
+    chat = RAPChatEngine(retriever, RecordingLLM(), image=bo_scene())
+    list(chat.stream_chat("Is Bo here?").response_gen)
+
+
+def _achat(retriever: RAPRetriever) -> None:
+    chat = RAPChatEngine(retriever, RecordingLLM(), image=bo_scene())
+    asyncio.run(chat.achat("Is Bo here?"))
+
+
+def _astream_chat(retriever: RAPRetriever) -> None:
+    async def run() -> None:
+        chat = RAPChatEngine(retriever, RecordingLLM(), image=bo_scene())
+        response = await chat.astream_chat("Is Bo here?")
+        async for _ in response.async_response_gen():
+            pass
+
+    asyncio.run(run())
+
+
+def _workflow(retriever: RAPRetriever) -> None:
+    from llama_index_rap.workflow import RAPWorkflow
+
+    flow = RAPWorkflow(retriever, RecordingLLM())
+    result = asyncio.run(_run_workflow(flow))
+    assert result["concepts"] == ["Bo"]
+
+
+async def _run_workflow(flow: Any) -> Any:
+    return await flow.run(image=bo_scene(), question="Is <Bo> here?", boxes=[BO_BOX])
+
+
+@pytest.mark.parametrize(
+    "run",
+    [_ask, _query_stream, _aquery, _chat, _stream_chat, _achat, _astream_chat, _workflow],
+    ids=lambda f: f.__name__.strip("_"),
+)
+def test_retrieval_events_fire_inside_every_engine_form(retriever: RAPRetriever, run: Any) -> None:
+    with recorded() as events:
+        run(retriever)
+    assert "RetrievalStartEvent" in events and "RetrievalEndEvent" in events, events
+    start = events.index("RetrievalStartEvent")
+    assert events.index("RetrievalEndEvent") > start
+
+
+def test_prompts_are_reached_through_get_and_update_prompts(retriever: RAPRetriever) -> None:
+    engine = RAPQueryEngine(retriever, RecordingLLM())
+    prompts = engine.get_prompts()
+    assert set(prompts) == {"system_prompt", "pair_template"}
+    engine.update_prompts(
+        {
+            "pair_template": PromptTemplate("#{index} {name} ({info}) <image>"),
+            "system_prompt": PromptTemplate("These are mine."),
+        }
+    )
+    text = (engine.ask(bo_scene(), "Who?", boxes=[BO_BOX]).metadata or {})["prompt"]
+    assert text.startswith("[system] These are mine.") and "#1 Bo (Bo is my dog.) <image>" in text
 
 
 def test_query_engine_tool(retriever: RAPRetriever) -> None:

@@ -13,6 +13,7 @@ from llama_index_rap.format import (
     ConceptContextPostprocessor,
     build_prompt,
 )
+from llama_index_rap.format.messages import render, user_blocks
 
 QUERY = b"query-image-bytes"
 
@@ -57,15 +58,18 @@ def test_dedupes_filters_orders_and_caps() -> None:
     out = post.postprocess_nodes(nodes)
     assert [n.node.metadata["name"] for n in out] == ["Mam", "Bo", "Cup"]
     assert out[1].score == 0.95
-    assert [n.node.metadata["rap_index"] for n in out] == [1, 2, 3]
-    assert out[0].node.metadata["rap_pair"] == "1.<image>\n Name: <Mam>, Info: <mam> is Mam.\n"
-    assert "rap_index" not in nodes[4].node.metadata  # inputs are not modified
+    assert out[1].node is nodes[2].node  # chosen, not copied or changed
 
 
-def test_template_is_configurable() -> None:
-    post = ConceptContextPostprocessor(template=PromptTemplate("({index}) {name}: {info} <image>"))
-    out = post.postprocess_nodes([node("Bo", 0.9)])
-    assert out[0].node.metadata["rap_pair"] == "(1) Bo: <bo> is Bo. <image>"
+def test_pair_template_and_first_number_live_where_the_prompt_is_built() -> None:
+    nodes = [node("Bo", 0.9), node("Mam", 0.8)]
+    default = build_prompt(QUERY, nodes, "Hi?")
+    assert "[1.<image>\n Name: <Bo>, Info: <bo> is Bo.\n2.<image>" in default.text
+    mine = PromptTemplate("({index}) {name}: {info} <image>")
+    custom = build_prompt(QUERY, nodes, "Hi?", template=mine)
+    assert "[(1) Bo: <bo> is Bo. <image>(2) Mam: <mam> is Mam. <image>] Hi?" in custom.text
+    later = user_blocks(None, nodes[1:], "And now?", first_index=3)
+    assert render(later) == "[3.<image>\n Name: <Mam>, Info: <mam> is Mam.\n] And now?"
 
 
 @pytest.mark.parametrize("count", [0, 1, 3])

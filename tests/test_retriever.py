@@ -4,14 +4,10 @@ import asyncio
 import base64
 import io
 from pathlib import Path
-from typing import ClassVar
 
 import pytest
 from llama_index.core.base.base_multi_modal_retriever import MultiModalRetriever
 from llama_index.core.base.base_retriever import BaseRetriever
-from llama_index.core.instrumentation import get_dispatcher  # type: ignore[attr-defined]
-from llama_index.core.instrumentation.event_handlers import BaseEventHandler
-from llama_index.core.instrumentation.events import BaseEvent
 from llama_index.core.schema import ImageNode, QueryBundle
 
 from llama_index_rap.detect import YOLODetector
@@ -19,6 +15,7 @@ from llama_index_rap.errors import UnreadableImageError
 from llama_index_rap.models.specs import get_profile
 from llama_index_rap.retrieve import RAPQuery, RAPRetriever
 from llama_index_rap.store import ConceptStore
+from tests.events import recorded
 from tests.imagegen import photo, save
 from tests.scenes import scene
 
@@ -188,26 +185,10 @@ def test_text_to_image_retrieval(filled: ConceptStore) -> None:
     assert len(r.text_retrieve("something else entirely")) == 2
 
 
-class Recorder(BaseEventHandler):
-    events: ClassVar[list[str]] = []
-
-    @classmethod
-    def class_name(cls) -> str:
-        return "Recorder"
-
-    def handle(self, event: BaseEvent, **kwargs: object) -> None:
-        self.events.append(event.class_name())
-
-
 def test_instrumentation_events_fire(filled: ConceptStore) -> None:
-    recorder = Recorder()
-    dispatcher = get_dispatcher()
-    dispatcher.add_event_handler(recorder)
-    try:
+    with recorded() as events:
         retriever(filled).retrieve("Bo")
-    finally:
-        dispatcher.event_handlers.remove(recorder)
-    assert "RetrievalStartEvent" in recorder.events and "RetrievalEndEvent" in recorder.events
+    assert "RetrievalStartEvent" in events and "RetrievalEndEvent" in events
 
 
 def test_yolo_world_path_uses_the_store_categories(filled: ConceptStore) -> None:

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from threading import Thread
 
 from llama_index.core.base.llms.types import ChatMessage, MessageRole
+from llama_index.core.callbacks import CallbackManager, trace_method
 from llama_index.core.chat_engine.types import (
     AgentChatResponse,
     BaseChatEngine,
@@ -21,11 +22,11 @@ from llama_index.core.chat_engine.types import (
 from llama_index.core.llms import LLM
 from llama_index.core.memory import ChatMemoryBuffer
 from llama_index.core.postprocessor.types import BaseNodePostprocessor
+from llama_index.core.prompts import PromptTemplate
 from llama_index.core.schema import NodeWithScore
 
-from llama_index_rap.engine.query_engine import default_parts
-from llama_index_rap.format.messages import DEFAULT_SYSTEM_PROMPT, user_blocks
-from llama_index_rap.format.postprocessor import INDEX_KEY, ConceptContextPostprocessor
+from llama_index_rap.engine.pipeline import RAPPipeline, default_llm
+from llama_index_rap.format.messages import DEFAULT_SYSTEM_PROMPT, RAP_PAIR_TEMPLATE, user_blocks
 from llama_index_rap.images import ImageInput, load_image
 from llama_index_rap.retrieve.query import RAPQuery
 from llama_index_rap.retrieve.retriever import RAPRetriever
@@ -36,12 +37,15 @@ class RAPChatEngine(BaseChatEngine):
 
     Args:
         retriever: Finds the user's concepts.
-        llm: Any LlamaIndex LLM that accepts image blocks; the profile's VLM by default.
+        llm: Any LlamaIndex LLM that accepts image blocks; else ``Settings.llm`` when set;
+            else the profile's VLM.
         image: The image the conversation starts about (a later turn may bring another).
-        postprocessors: Applied to newly retrieved nodes; by default a
+        postprocessors: Applied to the retrieved nodes; by default a
             :class:`ConceptContextPostprocessor`.
         system_prompt: The line saying the listed people and objects are the user's own.
+        pair_template: How one concept pair reads (see ``RAP_PAIR_TEMPLATE``).
         memory: The chat memory; a ``ChatMemoryBuffer`` by default.
+        callback_manager: LlamaIndex callbacks (each turn is traced as ``chat``).
     """
 
     def __init__(
@@ -52,11 +56,14 @@ class RAPChatEngine(BaseChatEngine):
         image: ImageInput | None = None,
         postprocessors: Sequence[BaseNodePostprocessor] | None = None,
         system_prompt: str = DEFAULT_SYSTEM_PROMPT,
+        pair_template: PromptTemplate = RAP_PAIR_TEMPLATE,
         memory: ChatMemoryBuffer | None = None,
+        callback_manager: CallbackManager | None = None,
     ) -> None:
         self.retriever = retriever
-        self.llm, self.postprocessors = default_parts(retriever, llm, postprocessors)
-        self.system_prompt = system_prompt
+        self.pipeline = RAPPipeline(retriever, postprocessors, system_prompt, pair_template)
+        self.llm = default_llm(retriever, llm)
+        self.callback_manager = callback_manager or CallbackManager([])
         self.memory = memory or ChatMemoryBuffer.from_defaults(token_limit=8192)
         self.concepts: dict[str, NodeWithScore] = {}
         self._pending_image: bytes | None = None
@@ -92,24 +99,22 @@ class RAPChatEngine(BaseChatEngine):
         if image is not None:
             self.set_image(image)
         picture, self._pending_image = self._pending_image, None
-        report = self.retriever.report(RAPQuery(message, image=picture))
-        fresh = [n for n in report.nodes if n.node.node_id not in self.concepts]
-        start = len(self.concepts)
-        for post in self.postprocessors:
-            if isinstance(post, ConceptContextPostprocessor):  # continue the numbering
-                post = post.model_copy(update={"start_index": start + 1})
-            fresh = post.postprocess_nodes(fresh, query_bundle=RAPQuery(message))
+        retrieval = self.pipeline.retrieve(RAPQuery(message, image=picture))
+        fresh = [n for n in retrieval.nodes if n.node.node_id not in self.concepts]
+        start = len(self.concepts)  # the new pairs are numbered after those shown before
         for n in fresh:
             self.concepts[n.node.node_id] = n
-        blocks = user_blocks(picture, fresh, message, first_index=start + 1)
+        template = self.pipeline.pair_template
+        blocks = user_blocks(picture, fresh, message, start + 1, template)
         self.memory.put(ChatMessage(role=MessageRole.USER, blocks=blocks))
-        prefix = [ChatMessage(role=MessageRole.SYSTEM, content=self.system_prompt)]
+        prefix = [ChatMessage(role=MessageRole.SYSTEM, content=self.pipeline.system_prompt)]
         return prefix + list(self.memory.get())
 
     def _response(self, text: str) -> AgentChatResponse:
         self.memory.put(ChatMessage(role=MessageRole.ASSISTANT, content=text))
         return AgentChatResponse(response=text, source_nodes=list(self.concepts.values()))
 
+    @trace_method("chat")
     def chat(
         self,
         message: str,
@@ -120,6 +125,7 @@ class RAPChatEngine(BaseChatEngine):
         messages = self._turn(message, image, chat_history)
         return self._response(self.llm.chat(messages).message.content or "")
 
+    @trace_method("chat")
     def stream_chat(
         self,
         message: str,
@@ -137,6 +143,7 @@ class RAPChatEngine(BaseChatEngine):
         thread.start()
         return response
 
+    @trace_method("chat")
     async def achat(
         self,
         message: str,
@@ -148,6 +155,7 @@ class RAPChatEngine(BaseChatEngine):
         answer = await self.llm.achat(messages)
         return self._response(answer.message.content or "")
 
+    @trace_method("chat")
     async def astream_chat(
         self,
         message: str,
@@ -168,6 +176,6 @@ class RAPChatEngine(BaseChatEngine):
     def shown(self) -> list[tuple[int, str]]:
         """The concepts shown so far: (number, name)."""
         return [
-            (int(n.node.metadata.get(INDEX_KEY, 0)), str(n.node.metadata.get("name")))
-            for n in self.concepts.values()
+            (index, str(n.node.metadata.get("name")))
+            for index, n in enumerate(self.concepts.values(), start=1)
         ]

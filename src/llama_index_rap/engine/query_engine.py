@@ -19,42 +19,23 @@ from llama_index.core.base.response.schema import RESPONSE_TYPE, Response, Strea
 from llama_index.core.callbacks import CallbackManager
 from llama_index.core.llms import LLM
 from llama_index.core.postprocessor.types import BaseNodePostprocessor
+from llama_index.core.prompts import PromptTemplate
+from llama_index.core.prompts.mixin import PromptDictType
 from llama_index.core.schema import NodeWithScore, QueryBundle
 
+from llama_index_rap.engine.pipeline import RAPPipeline, default_llm
 from llama_index_rap.engine.tasks import (
     CAPTION_INSTRUCTION,
     RECOGNIZE_QUESTION,
     parse_yes_no,
 )
 from llama_index_rap.errors import InvalidInputError
-from llama_index_rap.format.messages import DEFAULT_SYSTEM_PROMPT, RapPrompt, build_prompt
-from llama_index_rap.format.postprocessor import ConceptContextPostprocessor
+from llama_index_rap.format.messages import DEFAULT_SYSTEM_PROMPT, RAP_PAIR_TEMPLATE, RapPrompt
 from llama_index_rap.images import ImageInput
-from llama_index_rap.retrieve.query import RAPQuery, query_image
+from llama_index_rap.retrieve.query import RAPQuery
 from llama_index_rap.retrieve.retriever import RAPRetriever, RetrievalReport
 
 TASKS = ("ask", "caption", "recognize")
-
-
-def default_parts(
-    retriever: RAPRetriever,
-    llm: LLM | None,
-    postprocessors: Sequence[BaseNodePostprocessor] | None,
-) -> tuple[LLM, list[BaseNodePostprocessor]]:
-    """The LLM and postprocessors an engine uses, defaults filled in.
-
-    The LLM defaults to the store profile's VLM (a :class:`HuggingFaceVLM`, loaded on first
-    use); the postprocessors to one :class:`ConceptContextPostprocessor`.
-    """
-    if llm is None:
-        from llama_index_rap.generate.hf_vlm import HuggingFaceVLM
-        from llama_index_rap.models.specs import get_profile
-
-        llm = HuggingFaceVLM.from_spec(get_profile(retriever.store.models).vlm)
-    posts: list[BaseNodePostprocessor] = (
-        list(postprocessors) if postprocessors is not None else [ConceptContextPostprocessor()]
-    )
-    return llm, posts
 
 
 @dataclass
@@ -73,11 +54,14 @@ class RAPQueryEngine(BaseQueryEngine):
 
     Args:
         retriever: Finds the user's concepts.
-        llm: Any LlamaIndex LLM that accepts image blocks; the store profile's
-            :class:`~llama_index_rap.generate.HuggingFaceVLM` by default.
+        llm: Any LlamaIndex LLM that accepts image blocks; else ``Settings.llm`` when set;
+            else the store profile's :class:`~llama_index_rap.generate.HuggingFaceVLM`.
         postprocessors: Applied to the retrieved nodes in order; by default one
             :class:`ConceptContextPostprocessor`.
         system_prompt: The line saying the listed people and objects are the user's own.
+        pair_template: How one concept pair reads (see ``RAP_PAIR_TEMPLATE``). It and the
+            system prompt are also reached through ``get_prompts()`` / ``update_prompts()``
+            (keys ``pair_template`` and ``system_prompt``).
         caption_instruction: The question of the ``caption`` task.
         streaming: Return a ``StreamingResponse`` whose tokens arrive as generated.
         callback_manager: LlamaIndex callbacks.
@@ -90,19 +74,26 @@ class RAPQueryEngine(BaseQueryEngine):
         *,
         postprocessors: Sequence[BaseNodePostprocessor] | None = None,
         system_prompt: str = DEFAULT_SYSTEM_PROMPT,
+        pair_template: PromptTemplate = RAP_PAIR_TEMPLATE,
         caption_instruction: str = CAPTION_INSTRUCTION,
         streaming: bool = False,
         callback_manager: CallbackManager | None = None,
     ) -> None:
         super().__init__(callback_manager=callback_manager)
         self.retriever = retriever
-        self.llm, self.postprocessors = default_parts(retriever, llm, postprocessors)
-        self.system_prompt = system_prompt
+        self.pipeline = RAPPipeline(retriever, postprocessors, system_prompt, pair_template)
+        self.llm = default_llm(retriever, llm)
         self.caption_instruction = caption_instruction
         self.streaming = streaming
 
     def _get_prompt_modules(self) -> dict[str, Any]:
         return {}
+
+    def _get_prompts(self) -> PromptDictType:
+        return pipeline_prompts(self.pipeline)
+
+    def _update_prompts(self, prompts_dict: PromptDictType) -> None:
+        update_pipeline_prompts(self.pipeline, prompts_dict)
 
     # tasks --------------------------------------------------------------------------------
 
@@ -157,18 +148,9 @@ class RAPQueryEngine(BaseQueryEngine):
             question = self.caption_instruction
         elif name is not None:
             question = RECOGNIZE_QUESTION.format(name=name)
-        image = query_image(bundle, self.retriever.store.limits.images)
-        query = RAPQuery(
-            question,
-            image=image,  # decoded once
-            boxes=getattr(bundle, "boxes", ()),
-            user=getattr(bundle, "user", None),
-        )
-        report = self.retriever.report(query)
-        nodes = list(report.nodes)
-        for post in self.postprocessors:
-            nodes = post.postprocess_nodes(nodes, query_bundle=query)
-        prompt = build_prompt(image.data if image else None, nodes, question, self.system_prompt)
+        retrieval = self.pipeline.retrieve(self.pipeline.query(bundle, question))
+        prompt = self.pipeline.prompt(retrieval, question)
+        nodes, report = retrieval.nodes, retrieval.report
         metadata: dict[str, Any] = {
             "task": task,
             "question": question,
@@ -225,3 +207,22 @@ def _evidence(report: RetrievalReport, name: str) -> dict[str, Any]:
                     "box": list(crop.box.as_tuple()) if crop.box else None,
                 }
     return best
+
+
+def pipeline_prompts(pipeline: RAPPipeline) -> PromptDictType:
+    """The prompts an engine exposes through ``get_prompts()``."""
+    return {
+        "system_prompt": PromptTemplate(pipeline.system_prompt),
+        "pair_template": pipeline.pair_template,
+    }
+
+
+def update_pipeline_prompts(pipeline: RAPPipeline, prompts: PromptDictType) -> None:
+    """Apply ``update_prompts()``: ``system_prompt`` (its text) and ``pair_template``."""
+    if "system_prompt" in prompts:
+        pipeline.system_prompt = prompts["system_prompt"].get_template()
+    if "pair_template" in prompts:
+        template = prompts["pair_template"]
+        if not isinstance(template, PromptTemplate):
+            template = PromptTemplate(template.get_template())
+        pipeline.pair_template = template

@@ -25,9 +25,15 @@ from llama_index.core.base.llms.types import (
     MessageRole,
     TextBlock,
 )
+from llama_index.core.prompts import PromptTemplate
 from llama_index.core.schema import ImageNode, NodeWithScore
 
-from llama_index_rap.format.postprocessor import IMAGE_SLOT, PAIR_TEXT_KEY, RAP_PAIR_TEMPLATE
+IMAGE_SLOT = "<image>"
+"""Where a pair's concept image goes in the formatted text."""
+
+RAP_PAIR_TEMPLATE = PromptTemplate("{index}." + IMAGE_SLOT + "\n Name: <{name}>, Info: {info}\n")
+"""One concept as the RAP checkpoints were trained to read it (``index``, ``name``, ``info``;
+``<image>`` where the concept image goes). The one place pairs are numbered and formatted."""
 
 DEFAULT_SYSTEM_PROMPT = (
     "You are a personal assistant. The people, pets and objects listed with a name and "
@@ -53,17 +59,22 @@ def image_block(data: bytes, mimetype: str | None = None) -> ImageBlock:
     return ImageBlock(image=data, image_mimetype=mimetype)
 
 
-def concept_blocks(nodes: Sequence[NodeWithScore], first_index: int = 1) -> list[ContentBlock]:
+def concept_blocks(
+    nodes: Sequence[NodeWithScore],
+    first_index: int = 1,
+    template: PromptTemplate = RAP_PAIR_TEMPLATE,
+) -> list[ContentBlock]:
     """The numbered pairs, each split at its ``<image>`` slot around the concept image.
 
     Args:
-        nodes: Concept nodes (formatted by ``ConceptContextPostprocessor`` or not).
+        nodes: Concept nodes, in the order they are listed.
         first_index: The number of the first pair (a chat continues the numbering).
+        template: The pair's format (``index``, ``name``, ``info``, ``<image>``).
     """
     blocks: list[ContentBlock] = []
     for index, n in enumerate(nodes, start=first_index):
         node = n.node
-        pair = node.metadata.get(PAIR_TEXT_KEY) or RAP_PAIR_TEMPLATE.format(
+        pair = template.format(
             index=index, name=node.metadata.get("name", ""), info=node.get_content()
         )
         before, _, after = pair.partition(IMAGE_SLOT)
@@ -81,17 +92,19 @@ def user_blocks(
     nodes: Sequence[NodeWithScore],
     question: str,
     first_index: int = 1,
+    template: PromptTemplate = RAP_PAIR_TEMPLATE,
 ) -> list[ContentBlock]:
     """Query image, then ``[`` pairs ``]`` (only when there are concepts), then the question.
 
-    ``first_index`` numbers the first pair (a chat continues its numbering).
+    ``first_index`` numbers the first pair (a chat continues its numbering); ``template``
+    formats each pair.
     """
     blocks: list[ContentBlock] = []
     if query_image is not None:
         blocks.append(image_block(query_image))
     if nodes:
         blocks.append(TextBlock(text="\n[" if query_image is not None else "["))
-        blocks.extend(concept_blocks(nodes, first_index))
+        blocks.extend(concept_blocks(nodes, first_index, template))
         blocks.append(TextBlock(text="] " + question))
     else:
         blocks.append(TextBlock(text=("\n" if query_image is not None else "") + question))
@@ -108,9 +121,10 @@ def build_prompt(
     nodes: Sequence[NodeWithScore],
     question: str,
     system_prompt: str | None = DEFAULT_SYSTEM_PROMPT,
+    template: PromptTemplate = RAP_PAIR_TEMPLATE,
 ) -> RapPrompt:
     """The system line (only when concepts are listed) and the RAP user message."""
-    blocks = user_blocks(query_image, nodes, question)
+    blocks = user_blocks(query_image, nodes, question, template=template)
     messages = []
     text = ""
     if nodes and system_prompt:

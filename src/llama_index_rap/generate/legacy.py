@@ -41,7 +41,7 @@ from llama_index.core.llms.callbacks import llm_chat_callback, llm_completion_ca
 from llama_index.core.llms.custom import CustomLLM
 from llama_index.multi_modal_llms.huggingface.base import Qwen2VisionMultiModal
 
-from llama_index_rap.format.postprocessor import IMAGE_SLOT
+from llama_index_rap.format.messages import IMAGE_SLOT
 from llama_index_rap.images import load_image
 from llama_index_rap.models.loaders import LoadedVLM
 

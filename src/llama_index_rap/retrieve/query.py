@@ -32,6 +32,10 @@ class RAPQuery(QueryBundle):
         task: For :class:`~llama_index_rap.engine.RAPQueryEngine`: ``"ask"``, ``"caption"``
             or ``"recognize"``.
         name: The concept to recognise (``task="recognize"``).
+        report: Set by :class:`~llama_index_rap.retrieve.RAPRetriever` when it retrieves
+            for this query: every region searched, its hits and the stage timings (a
+            :class:`~llama_index_rap.retrieve.retriever.RetrievalReport`), for pictures,
+            evidence and the engines' metadata.
     """
 
     image: Any = None
@@ -39,6 +43,7 @@ class RAPQuery(QueryBundle):
     user: str | None = None
     task: str = "ask"
     name: str | None = None
+    report: Any = None
 
 
 def query_image(bundle: QueryBundle, limits: ImageLimits | None = None) -> LoadedImage | None:

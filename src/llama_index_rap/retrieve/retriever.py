@@ -26,7 +26,7 @@ from llama_index_rap.detect.yolo import YOLODetector
 from llama_index_rap.errors import EncoderCapabilityError, InvalidInputError
 from llama_index_rap.retrieve.mentions import find_mentions
 from llama_index_rap.retrieve.nodes import Match, Reason, concept_node
-from llama_index_rap.retrieve.query import query_image
+from llama_index_rap.retrieve.query import RAPQuery, query_image
 from llama_index_rap.store.schema import Concept, SearchHit
 
 if TYPE_CHECKING:
@@ -155,7 +155,10 @@ class RAPRetriever(MultiModalRetriever):
     # LlamaIndex hooks ---------------------------------------------------------------------
 
     def _retrieve(self, query_bundle: QueryBundle) -> list[NodeWithScore]:
-        return self.report(query_bundle).nodes
+        report = self.report(query_bundle)
+        if isinstance(query_bundle, RAPQuery):
+            query_bundle.report = report  # what was searched travels with the query
+        return report.nodes
 
     async def _aretrieve(self, query_bundle: QueryBundle) -> list[NodeWithScore]:
         return await asyncio.to_thread(self._retrieve, query_bundle)
@@ -246,8 +249,8 @@ class RAPRetriever(MultiModalRetriever):
     def report(self, query: QueryType) -> RetrievalReport:
         """Retrieve and also return every crop searched, its hits and the stage timings.
 
-        The same work as :meth:`retrieve`, without LlamaIndex's events; for pictures, the
-        CLI and debugging.
+        The same work as :meth:`retrieve`, without LlamaIndex's events (``retrieve`` of a
+        :class:`RAPQuery` also leaves this report on ``query.report``).
         """
         bundle = QueryBundle(query) if isinstance(query, str) else query
         image = query_image(bundle, self.store.limits.images)

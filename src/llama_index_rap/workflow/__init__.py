@@ -3,9 +3,8 @@
 from llama_index_rap.workflow.rap_workflow import (
     PromptEvent,
     RAPWorkflow,
-    RegionsEvent,
     RetrievedEvent,
     TokenEvent,
 )
 
-__all__ = ["PromptEvent", "RAPWorkflow", "RegionsEvent", "RetrievedEvent", "TokenEvent"]
+__all__ = ["PromptEvent", "RAPWorkflow", "RetrievedEvent", "TokenEvent"]

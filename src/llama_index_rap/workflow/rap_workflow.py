@@ -1,7 +1,10 @@
-"""RAPWorkflow: detect, retrieve, format and generate as LlamaIndex workflow steps.
+"""RAPWorkflow: retrieve, format and generate as LlamaIndex workflow steps.
 
-Each step hands the next a typed event; ``generate`` streams the answer's tokens through
-the workflow's event stream as :class:`TokenEvent` s. Run it on its own::
+Each step hands the next a typed event; ``retrieve`` goes through the same pipeline as the
+engines (``retriever.retrieve``: LlamaIndex's retrieval events fire) and, like ``format``,
+is a plain function the workflow runs in its executor, off the event loop. ``generate``
+streams the answer's tokens through the workflow's event stream as :class:`TokenEvent` s.
+Run it on its own::
 
     handler = RAPWorkflow(retriever, llm).run(image="park.png", question="Who is here?")
     async for event in handler.stream_events():
@@ -19,34 +22,27 @@ from typing import Any
 
 from llama_index.core.llms import LLM
 from llama_index.core.postprocessor.types import BaseNodePostprocessor
+from llama_index.core.prompts import PromptTemplate
 from llama_index.core.schema import NodeWithScore
 from llama_index.core.tools import FunctionTool
 from llama_index.core.workflow import Context, Event, StartEvent, StopEvent, Workflow, step
 
-from llama_index_rap.detect.boxes import Box
-from llama_index_rap.engine.query_engine import default_parts
-from llama_index_rap.format.messages import DEFAULT_SYSTEM_PROMPT, build_prompt
-from llama_index_rap.images import decode, load_image
-from llama_index_rap.retrieve.retriever import RAPRetriever, usable_boxes
-
-
-class RegionsEvent(Event):
-    """Where to look: the query image and the boxes found (``None`` is the whole image)."""
-
-    image: bytes
-    question: str
-    user: str
-    boxes: list[tuple[float, float, float, float] | None]
-    labels: list[str | None]
-    given: int = 0
+from llama_index_rap.engine.pipeline import RAPPipeline, Retrieval, default_llm
+from llama_index_rap.format.messages import DEFAULT_SYSTEM_PROMPT, RAP_PAIR_TEMPLATE
+from llama_index_rap.retrieve.query import RAPQuery
+from llama_index_rap.retrieve.retriever import RAPRetriever
 
 
 class RetrievedEvent(Event):
-    """The concepts found, as retriever nodes."""
+    """The concepts found (after the postprocessors) and what was searched."""
 
-    image: bytes
     question: str
-    nodes: list[NodeWithScore]
+    retrieval: Retrieval
+
+    @property
+    def nodes(self) -> list[NodeWithScore]:
+        """The concepts, in prompt order."""
+        return self.retrieval.nodes
 
 
 class PromptEvent(Event):
@@ -64,13 +60,15 @@ class TokenEvent(Event):
 
 
 class RAPWorkflow(Workflow):
-    """RAP as a workflow: detect -> retrieve -> format -> generate.
+    """RAP as a workflow: retrieve -> format -> generate.
 
     Args:
         retriever: Finds regions and concepts.
-        llm: Any LlamaIndex LLM that accepts image blocks; the profile's VLM by default.
+        llm: Any LlamaIndex LLM that accepts image blocks; else ``Settings.llm`` when set;
+            else the profile's VLM.
         postprocessors: Applied to the retrieved nodes.
         system_prompt: The line saying the listed people and objects are the user's own.
+        pair_template: How one concept pair reads (see ``RAP_PAIR_TEMPLATE``).
         timeout: Seconds before a run is abandoned (``None``: no limit).
     """
 
@@ -81,53 +79,30 @@ class RAPWorkflow(Workflow):
         *,
         postprocessors: Sequence[BaseNodePostprocessor] | None = None,
         system_prompt: str = DEFAULT_SYSTEM_PROMPT,
+        pair_template: PromptTemplate = RAP_PAIR_TEMPLATE,
         timeout: float | None = 600.0,
         **kwargs: Any,
     ) -> None:
         super().__init__(timeout=timeout, **kwargs)
         self.retriever = retriever
-        self.llm, self.postprocessors = default_parts(retriever, llm, postprocessors)
-        self.system_prompt = system_prompt
+        self.pipeline = RAPPipeline(retriever, postprocessors, system_prompt, pair_template)
+        self.llm = default_llm(retriever, llm)
 
     @step
-    async def detect(self, ev: StartEvent) -> RegionsEvent:
-        """Decode the image and find the regions to search (given boxes, detections, whole)."""
-        image = load_image(ev.get("image"), self.retriever.store.limits.images)
-        user = ev.get("user") or self.retriever.user
-        given = [Box.of(b) for b in ev.get("boxes") or ()]
-        categories = [c.category for c in self.retriever.store.list(user=user) if c.category]
-        crops = self.retriever.crops(image.image, given, categories)
-        return RegionsEvent(
-            image=image.data,
-            question=str(ev.get("question") or ""),
-            user=user,
-            boxes=[None if b is None else (b.x0, b.y0, b.x1, b.y1) for b, _ in crops],
-            labels=[None if b is None else b.label for b, _ in crops],
-            given=len(usable_boxes(image.image, given)),
+    def retrieve(self, ev: StartEvent) -> RetrievedEvent:
+        """Decode the image; find the concepts (names, given boxes, detections, whole image)."""
+        question = str(ev.get("question") or "")
+        query = RAPQuery(
+            question, image=ev.get("image"), boxes=ev.get("boxes") or (), user=ev.get("user")
         )
+        retrieval = self.pipeline.retrieve(self.pipeline.query(query))
+        return RetrievedEvent(question=question, retrieval=retrieval)
 
     @step
-    async def retrieve(self, ev: RegionsEvent) -> RetrievedEvent:
-        """Names in the question, then one batched encode and search of every region."""
-        picture = decode(ev.image, "<query image>").image
-        crops: list[tuple[Box | None, Any]] = []
-        for box, label in zip(ev.boxes, ev.labels, strict=True):
-            if box is None:
-                crops.append((None, picture))
-            else:
-                region = Box(*box, label=label or "")
-                crops.append((region, picture.crop(region.as_tuple())))
-        report = self.retriever.match(ev.question, crops, ev.user, given=ev.given)
-        return RetrievedEvent(image=ev.image, question=ev.question, nodes=report.nodes)
-
-    @step
-    async def format(self, ev: RetrievedEvent) -> PromptEvent:
+    def format(self, ev: RetrievedEvent) -> PromptEvent:
         """Number the concepts as RAP pairs and build the one user message."""
-        nodes = ev.nodes
-        for post in self.postprocessors:
-            nodes = post.postprocess_nodes(nodes)
-        prompt = build_prompt(ev.image, nodes, ev.question, self.system_prompt)
-        return PromptEvent(messages=prompt.messages, prompt=prompt.text, nodes=nodes)
+        prompt = self.pipeline.prompt(ev.retrieval, ev.question)
+        return PromptEvent(messages=prompt.messages, prompt=prompt.text, nodes=ev.nodes)
 
     @step
     async def generate(self, ctx: Context, ev: PromptEvent) -> StopEvent:
