@@ -10,6 +10,7 @@ and the workflow all go this way.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -29,19 +30,46 @@ from llama_index_rap.images import LoadedImage
 from llama_index_rap.retrieve.query import RAPQuery, query_image
 from llama_index_rap.retrieve.retriever import RAPRetriever, RetrievalReport
 
+logger = logging.getLogger(__name__)
+
 
 def default_llm(retriever: RAPRetriever, llm: LLM | None) -> LLM:
-    """``llm``; else ``Settings.llm`` when one was set; else the store profile's VLM."""
-    if llm is not None:
-        return llm
-    from llama_index.core import Settings
+    """``llm``; else ``Settings.llm`` when one was set; else the store profile's VLM.
 
-    if Settings._llm is not None:  # set by the user (reading Settings.llm would build OpenAI)
-        return Settings._llm
-    from llama_index_rap.generate.hf_vlm import HuggingFaceVLM
-    from llama_index_rap.models.specs import get_profile
+    An LLM that would lose the images (see :func:`warn_if_text_only`) is logged.
+    """
+    if llm is None:
+        from llama_index.core import Settings
 
-    return HuggingFaceVLM.from_spec(get_profile(retriever.store.models).vlm)
+        llm = Settings._llm  # set by the user (reading Settings.llm would build OpenAI)
+    if llm is None:
+        from llama_index_rap.generate.hf_vlm import HuggingFaceVLM
+        from llama_index_rap.models.specs import get_profile
+
+        return HuggingFaceVLM.from_spec(get_profile(retriever.store.models).vlm)
+    warn_if_text_only(llm)
+    return llm
+
+
+def warn_if_text_only(llm: LLM) -> bool:
+    """Log a warning when ``llm``'s chat would drop the prompt's images; say whether it did.
+
+    A ``CustomLLM`` that implements only ``complete`` answers ``chat`` through LlamaIndex's
+    completion bridge, which flattens the messages to text: the query image and every
+    concept image would silently vanish. Other LLMs do not say whether they take images.
+    """
+    from llama_index.core.llms.custom import CustomLLM
+
+    owner = next(k for k in type(llm).__mro__ if "chat" in vars(k))
+    text_only = isinstance(llm, CustomLLM) and owner is CustomLLM
+    if text_only:
+        logger.warning(
+            "%s implements only complete(): its chat() turns the RAP prompt into text and "
+            "drops every image; implement chat() with ImageBlocks or use an LLM that takes "
+            "images (HuggingFaceVLM, an API vision model)",
+            type(llm).__name__,
+        )
+    return text_only
 
 
 @dataclass

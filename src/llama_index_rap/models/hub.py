@@ -8,9 +8,11 @@ and how to give a local path. So before any download we look in the local cache,
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import socket
+from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urlparse
 
@@ -106,3 +108,17 @@ def _ensure_online(what: str, looked_in: str, fix: str) -> None:
         raise ModelNotFoundError(
             f"{what} is not in {looked_in} and cannot be downloaded: {problem}; {fix}"
         )
+
+
+@contextlib.contextmanager
+def quiet_transformers() -> Iterator[None]:
+    """Hide transformers' progress bars while loading or saving; restore them after."""
+    from transformers.utils import logging as hf_logging
+
+    was_enabled = hf_logging.is_progress_bar_enabled()
+    hf_logging.disable_progress_bar()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            hf_logging.enable_progress_bar()

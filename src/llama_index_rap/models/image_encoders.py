@@ -257,7 +257,7 @@ def _build_hf_image(spec: HFImageSpec, device: str) -> LoadedHFImage:
     import torch
     from transformers import AutoImageProcessor, AutoModel, AutoTokenizer
 
-    from llama_index_rap.models.loaders import quiet_transformers
+    from llama_index_rap.models.hub import quiet_transformers
 
     folder = Path(spec.name_or_path).expanduser()
     if not folder.is_dir():

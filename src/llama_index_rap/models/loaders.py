@@ -8,11 +8,10 @@ with :class:`~llama_index_rap.errors.ModelNotFoundError`.
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import os
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
@@ -22,6 +21,7 @@ from llama_index_rap.models.hub import (
     fetch_hf_file,
     fetch_hf_snapshot,
     hf_offline,
+    quiet_transformers,
     reachable,
 )
 from llama_index_rap.models.specs import RANDOM_VLMS, ClipSpec, DetectorSpec, VLMSpec
@@ -246,20 +246,6 @@ def _find_detector_weights(weights: str, weights_dir: Path) -> Path | str:
             f"cannot be downloaded: {problem}; {fix}"
         )
     return weights  # ultralytics downloads its own release assets by name
-
-
-@contextlib.contextmanager
-def quiet_transformers() -> Iterator[None]:
-    """Hide transformers' progress bars while loading or saving; restore them after."""
-    from transformers.utils import logging as hf_logging
-
-    was_enabled = hf_logging.is_progress_bar_enabled()
-    hf_logging.disable_progress_bar()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            hf_logging.enable_progress_bar()
 
 
 @dataclass(frozen=True)

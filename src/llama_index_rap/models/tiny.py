@@ -121,7 +121,7 @@ def tiny_vlm_dir(seed: int = 0, size: str = "tiny") -> Path:
     """
     from platformdirs import user_cache_dir
 
-    from llama_index_rap.models.loaders import quiet_transformers
+    from llama_index_rap.models.hub import quiet_transformers
 
     root = Path(os.environ.get("RAP_CACHE") or user_cache_dir("llama-index-rap"))
     label = "tiny-qwen2-vl" if size == "tiny" else f"random-qwen2-vl-{size}"
