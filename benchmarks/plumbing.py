@@ -42,9 +42,8 @@ def batched_vs_single(embedding: Any, images: list[Any], repeat: int) -> dict[st
 
 def bulk_ingest(embedding: Any, count: int) -> dict[str, float]:
     """Concepts per second through remember_many, and the fragments left behind."""
-    from tests.imagegen import photo
-
     from llama_index_rap.store import ConceptInput, ConceptStore
+    from tests.imagegen import photo
 
     images = []
     for i in range(count):
@@ -122,10 +121,9 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     count = args.concepts or (500 if args.small else 10_000)
     encoders = (args.encoders or ("tiny" if args.small else "tiny,default-random")).split(",")
-    from tests.imagegen import photo
-
     from llama_index_rap.encode import OpenCLIPEmbedding
     from llama_index_rap.models.specs import TINY_CLIP, ClipSpec, get_profile
+    from tests.imagegen import photo
 
     crops = [photo(i, (96, 96)) for i in range(8)]
     ratios = {}

@@ -16,6 +16,6 @@ YOLO_CONFIG_DIR=$(mktemp -d)
 RAP_CACHE=$(mktemp -d)
 export YOLO_CONFIG_DIR RAP_CACHE
 trap 'rm -rf "$YOLO_CONFIG_DIR" "$RAP_CACHE"' EXIT
-echo "== ruff" && .venv/bin/ruff check src tests examples benchmarks && .venv/bin/ruff format --check src tests examples benchmarks
+echo "== ruff" && .venv/bin/ruff check llama_index_rap tests examples benchmarks && .venv/bin/ruff format --check llama_index_rap tests examples benchmarks
 echo "== mypy" && .venv/bin/mypy
 echo "== pytest" && .venv/bin/python -m pytest "$@"

@@ -8,6 +8,7 @@ import json
 from pathlib import Path
 
 import pytest
+
 from benchmarks import plumbing, quality, search, stages, vectors
 
 pytestmark = pytest.mark.slow
