@@ -40,6 +40,9 @@ logger = logging.getLogger(__name__)
 ImageInput = Union[str, "os.PathLike[str]", bytes, bytearray, Image.Image]
 """What callers may pass as an image: a path, raw encoded bytes or a PIL image."""
 
+CONTENT_KEY = "rap_sha256"
+"""``PIL.Image.info`` key of a decoded picture's SHA-256 (of the bytes it came from)."""
+
 STORED_FORMATS = frozenset({"jpeg", "png", "webp", "gif"})
 """Formats kept as the file's own bytes; any other (BMP, TIFF, HEIC...) is stored as a PNG."""
 
@@ -298,6 +301,7 @@ def decode(data: bytes, label: str, limits: ImageLimits = ImageLimits()) -> Load
     rgb = _to_rgb(ImageOps.exif_transpose(img), label)
     if fmt not in STORED_FORMATS:
         data, fmt = png_bytes(rgb), "png"
+    rgb.info[CONTENT_KEY] = hashlib.sha256(data).hexdigest()  # caches key by content
     return LoadedImage(image=rgb, data=data, format=fmt, label=label)
 
 

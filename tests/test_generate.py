@@ -80,15 +80,16 @@ def test_chat_stream_and_history(vlm: HuggingFaceVLM) -> None:
 
 
 def test_async_variants(vlm: HuggingFaceVLM) -> None:
-    async def run() -> tuple[str, list[str], str]:
+    async def run() -> tuple[str, list[str], str, str]:
         chat = await vlm.achat(interleaved())
         stream = await vlm.astream_chat(interleaved())
         pieces = [r.delta or "" async for r in stream]
         done = await vlm.acomplete("Hello")
-        return chat.message.content or "", pieces, done.text
+        streamed = "".join([r.delta or "" async for r in await vlm.astream_complete("Hello")])
+        return chat.message.content or "", pieces, done.text, streamed
 
-    chat, pieces, done = asyncio.run(run())
-    assert chat == "".join(pieces) and isinstance(done, str)
+    chat, pieces, done, streamed = asyncio.run(run())
+    assert chat == "".join(pieces) and isinstance(done, str) and done and streamed == done
     assert vlm.complete("Hello").text == done
     assert "".join(r.delta or "" for r in vlm.stream_complete("Hello")) == done
 

@@ -10,6 +10,7 @@ from transformers import CLIPImageProcessor, LlavaNextImageProcessor
 
 from llama_index_rap.generate import HuggingFaceVLM
 from llama_index_rap.generate.image_features import CachedImageProcessor
+from llama_index_rap.models.specs import VLMSpec
 from tests.imagegen import photo
 from tests.test_generate import interleaved
 
@@ -120,3 +121,28 @@ def test_the_cache_turns_itself_off_when_joined_features_differ() -> None:
     cached.inner = counting = Counting(inner)
     cached(images, return_tensors="pt")
     assert counting.images == 2  # straight through, as one batch
+
+
+def test_pictures_are_recognised_by_content_and_the_shared_processor_is_left_alone(
+    vlm: HuggingFaceVLM,
+) -> None:
+    import io
+
+    from llama_index_rap.images import decode
+    from llama_index_rap.models.loaders import load_vlm
+
+    shared = load_vlm(VLMSpec("tiny:qwen2-vl")).processor
+    assert not isinstance(shared.image_processor, CachedImageProcessor)
+    assert isinstance(vlm.loaded.processor.image_processor, CachedImageProcessor)
+    buf = io.BytesIO()
+    photo(5, (64, 48)).save(buf, format="PNG")
+    first, again = decode(buf.getvalue(), "a").image, decode(buf.getvalue(), "b").image
+    assert first is not again  # two decodes of the same bytes
+    inner = CLIPImageProcessor(size={"shortest_edge": 32}, crop_size={"height": 32, "width": 32})
+    cached = CachedImageProcessor(inner)
+    cached.inner = counting = Counting(inner)
+    cached([first], return_tensors="pt")
+    cached([again], return_tensors="pt")
+    assert counting.images == 1  # same content, processed once
+    cached([first.crop((0, 0, 32, 32))], return_tensors="pt")  # PIL copies info into a crop
+    assert counting.images == 2

@@ -74,3 +74,21 @@ def test_empty_and_cache() -> None:
     assert cache.peek(5, "a") is empty  # used: "b" is now the least recently used
     cache.put(5, "c", empty)
     assert cache.peek(5, "b") is None and cache.peek(5, "a") is empty
+
+
+def test_the_cache_is_shared_safely_between_threads() -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    cache = VersionCache(capacity=8)
+    wrong: list[tuple[int, int, int]] = []
+
+    def work(i: int) -> None:
+        for step in range(300):
+            version, key = step // 50, (i + step) % 12
+            value = cache.get(version, key, lambda v=version, k=key: (v, k))  # type: ignore[misc]
+            if value != (version, key):  # never another key's or another version's value
+                wrong.append((i, step, key))
+
+    with ThreadPoolExecutor(8) as pool:
+        list(pool.map(work, range(8)))
+    assert wrong == []

@@ -14,10 +14,10 @@ with ``<image>`` placeholders goes into the response metadata.
 
 from __future__ import annotations
 
-import base64
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from llama_index.core.base.llms.generic_utils import image_node_to_image_block
 from llama_index.core.base.llms.types import (
     ChatMessage,
     ContentBlock,
@@ -81,7 +81,7 @@ def concept_blocks(
         if before:
             blocks.append(TextBlock(text=before))
         if isinstance(node, ImageNode) and node.image:
-            blocks.append(image_block(base64.b64decode(node.image), node.image_mimetype))
+            blocks.append(image_node_to_image_block(node))
         if after:
             blocks.append(TextBlock(text=after))
     return blocks

@@ -12,10 +12,18 @@ by this class.
 from __future__ import annotations
 
 import asyncio
+import copy
+import dataclasses
 import threading
 from collections.abc import AsyncGenerator, Iterator, Sequence
 from typing import Any
 
+from llama_index.core.base.llms.generic_utils import (
+    achat_to_completion_decorator,
+    astream_chat_to_completion_decorator,
+    chat_to_completion_decorator,
+    stream_chat_to_completion_decorator,
+)
 from llama_index.core.base.llms.types import (
     ChatMessage,
     ChatResponse,
@@ -102,10 +110,12 @@ class HuggingFaceVLM(CustomLLM):
 
             dtype = getattr(torch, self.dtype) if self.dtype else None
             loaded = load_vlm(VLMSpec(self.model_name, self.seed), self.device, dtype)
-            processor = loaded.processor
-            inner = getattr(processor, "image_processor", None)
-            if inner is not None and not isinstance(inner, CachedImageProcessor):
+            inner = getattr(loaded.processor, "image_processor", None)
+            if inner is not None:
+                # this model's own shallow copy: the loader's shared processor stays as it is
+                processor = copy.copy(loaded.processor)
                 processor.image_processor = CachedImageProcessor(inner)
+                loaded = dataclasses.replace(loaded, processor=processor)
             self._loaded = loaded
         return self._loaded
 
@@ -216,44 +226,29 @@ class HuggingFaceVLM(CustomLLM):
 
     @llm_completion_callback()
     def complete(self, prompt: str, formatted: bool = False, **kwargs: Any) -> CompletionResponse:
-        """Answer a text prompt (no image)."""
-        return CompletionResponse(text=self.generate_text([_user(prompt)], **kwargs))
+        """Answer a text prompt (no image), through :meth:`chat`."""
+        return chat_to_completion_decorator(self.chat)(prompt, **kwargs)
 
     @llm_completion_callback()
     def stream_complete(
         self, prompt: str, formatted: bool = False, **kwargs: Any
     ) -> CompletionResponseGen:
-        """Answer a text prompt token by token."""
-
-        def gen() -> CompletionResponseGen:
-            text = ""
-            for piece in self.generate_stream([_user(prompt)], **kwargs):
-                text += piece
-                yield CompletionResponse(text=text, delta=piece)
-
-        return gen()
+        """Answer a text prompt token by token, through :meth:`stream_chat`."""
+        return stream_chat_to_completion_decorator(self.stream_chat)(prompt, **kwargs)
 
     @llm_completion_callback()
     async def acomplete(
         self, prompt: str, formatted: bool = False, **kwargs: Any
     ) -> CompletionResponse:
         """Async :meth:`complete`."""
-        text = await asyncio.to_thread(self.generate_text, [_user(prompt)], **kwargs)
-        return CompletionResponse(text=text)
+        return await achat_to_completion_decorator(self.achat)(prompt, **kwargs)
 
     @llm_completion_callback()
     async def astream_complete(
         self, prompt: str, formatted: bool = False, **kwargs: Any
     ) -> CompletionResponseAsyncGen:
         """Async :meth:`stream_complete`."""
-
-        async def gen() -> CompletionResponseAsyncGen:
-            text = ""
-            async for piece in _async_iter(self.generate_stream([_user(prompt)], **kwargs)):
-                text += piece
-                yield CompletionResponse(text=text, delta=piece)
-
-        return gen()
+        return await astream_chat_to_completion_decorator(self.astream_chat)(prompt, **kwargs)
 
 
 def to_conversation(messages: Sequence[ChatMessage]) -> tuple[list[dict[str, Any]], list[Any]]:
@@ -274,10 +269,6 @@ def to_conversation(messages: Sequence[ChatMessage]) -> tuple[list[dict[str, Any
                 parts.append({"type": "image"})
         conversation.append({"role": message.role.value, "content": parts})
     return conversation, images
-
-
-def _user(text: str) -> ChatMessage:
-    return ChatMessage(role=MessageRole.USER, content=text)
 
 
 async def _async_iter(items: Iterator[str]) -> AsyncGenerator[str, None]:

@@ -21,6 +21,8 @@ import weakref
 from collections import OrderedDict
 from typing import Any
 
+from llama_index_rap.images import CONTENT_KEY
+
 logger = logging.getLogger(__name__)
 
 
@@ -28,8 +30,9 @@ class CachedImageProcessor:
     """A transformers image processor that remembers the features of recent images.
 
     Everything but calling it goes to the wrapped processor (``merge_size``, ``patch_size``,
-    ``save_pretrained``...). Images are recognised by identity: the same decoded picture
-    (the project decodes each distinct image once, :mod:`llama_index_rap.images`).
+    ``save_pretrained``...). Images are recognised by content: the SHA-256 of the bytes they
+    were decoded from (``image.info["rap_sha256"]``, set by :mod:`llama_index_rap.images`);
+    a picture without it (drawn in memory) is recognised only as the same object.
 
     Args:
         inner: The processor's own image processor.
@@ -40,7 +43,7 @@ class CachedImageProcessor:
         self.inner = inner
         self.max_bytes = max_bytes
         self.exact: bool | None = None  # None until checked against one batch call
-        self._cache: OrderedDict[tuple[int, str], tuple[weakref.ref[Any], Any, int]] = OrderedDict()
+        self._cache: OrderedDict[tuple[object, str], tuple[Any, Any, int]] = OrderedDict()
         self._bytes = 0
         self._lock = threading.Lock()
 
@@ -62,20 +65,23 @@ class CachedImageProcessor:
         return batch
 
     def _features(self, image: Any, options: str, kwargs: dict[str, Any]) -> Any:
-        key = (id(image), options)
+        digest = image.info.get(CONTENT_KEY)
+        # by content (with the size: PIL copies info into a crop or a resized copy); else by
+        # identity, the weak reference guarding against a reused id
+        key: tuple[object, str] = ((digest, image.size) if digest else id(image), options)
         with self._lock:
             found = self._cache.get(key)
-            if found is not None and found[0]() is image:
+            if found is not None and (digest or found[0]() is image):
                 self._cache.move_to_end(key)
                 return found[1]
         features = self.inner([image], **kwargs)
         size = sum(v.numel() * v.element_size() for v in features.values() if _tensor(v))
         if size <= self.max_bytes // 4:
             with self._lock:
-                self._put(key, (weakref.ref(image), features, size))
+                self._put(key, (None if digest else weakref.ref(image), features, size))
         return features
 
-    def _put(self, key: tuple[int, str], entry: tuple[weakref.ref[Any], Any, int]) -> None:
+    def _put(self, key: tuple[object, str], entry: tuple[Any, Any, int]) -> None:
         old = self._cache.pop(key, None)
         self._bytes += entry[2] - (old[2] if old else 0)
         self._cache[key] = entry
