@@ -65,20 +65,25 @@ class ImageEncoder(Protocol):
 class RAPEmbedding(MultiModalEmbedding):
     """A LlamaIndex ``MultiModalEmbedding`` built on :class:`ImageEncoder`'s methods.
 
-    Subclasses implement ``encoder_id``, ``dim`` and ``embed_images``, and ``embed_texts``
-    when they have a text tower; LlamaIndex's image and text hooks (sync and async) come
-    from those.
+    Subclasses implement ``loaded`` (the model, loaded on first use, with its ``dim`` and
+    ``encoder_id``) and ``embed_images``, and ``embed_texts`` when they have a text tower;
+    LlamaIndex's image and text hooks (sync and async) come from those.
     """
 
     @property
-    def encoder_id(self) -> str:
-        """A stable name of the embedding space."""
+    def loaded(self) -> Any:
+        """The loaded model, with ``dim`` and ``encoder_id`` (loads it on first access)."""
         raise NotImplementedError
+
+    @property
+    def encoder_id(self) -> str:
+        """A stable name of the embedding space (model, weights, dimension)."""
+        return str(self.loaded.encoder_id)
 
     @property
     def dim(self) -> int:
         """The vector dimension."""
-        raise NotImplementedError
+        return int(self.loaded.dim)
 
     def embed_images(
         self,

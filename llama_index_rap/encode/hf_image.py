@@ -51,16 +51,6 @@ class HFImageEmbedding(RAPEmbedding):
             self._loaded = load_hf_image(HFImageSpec(self.model_name), self.device)
         return self._loaded
 
-    @property
-    def dim(self) -> int:
-        """Embedding dimension."""
-        return self.loaded.dim
-
-    @property
-    def encoder_id(self) -> str:
-        """Names the embedding space (model, dimension)."""
-        return self.loaded.encoder_id
-
     def embed_images(
         self,
         images: Sequence[Any],

@@ -70,16 +70,6 @@ class OpenCLIPEmbedding(RAPEmbedding):
             self._loaded = load_clip(self.spec, self.device)
         return self._loaded
 
-    @property
-    def dim(self) -> int:
-        """Embedding dimension."""
-        return self.loaded.dim
-
-    @property
-    def encoder_id(self) -> str:
-        """Names the embedding space (architecture, weights, dimension)."""
-        return self.loaded.encoder_id
-
     def embed_images(
         self,
         images: Sequence[Any],
