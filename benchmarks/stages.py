@@ -116,7 +116,7 @@ def build(models: str, filler: int, max_new_tokens: int, folder: str) -> tuple[A
 @contextlib.contextmanager
 def instrumented(store: Any, retriever: Any, llm: Any, engine: Any) -> Iterator[Meter]:
     """Wrap every stage and every model forward pass of the engine's query path."""
-    import llama_index_rap.engine.query_engine as qe
+    import llama_index_rap.engine.pipeline as pipeline
 
     meter = Meter()
     detector = retriever.detector
@@ -128,9 +128,9 @@ def instrumented(store: Any, retriever: Any, llm: Any, engine: Any) -> Iterator[
     meter.wrap(retriever.embedding.loaded.model, "encode_image", "CLIP image forward")
     meter.wrap(store, "search", "search")
     meter.wrap(store, "by_ids", "format")
-    for post in engine.postprocessors:
+    for post in engine.pipeline.postprocessors:
         meter.wrap(post, "postprocess_nodes", "format")
-    meter.wrap(qe, "build_prompt", "format")  # the engine calls it by this name
+    meter.wrap(pipeline, "build_prompt", "format")  # the pipeline calls it by this name
     meter.wrap(llm, "chat", "generate")
     meter.wrap(llm.loaded.model, "generate", "VLM generate")
     try:
