@@ -122,3 +122,10 @@ def quiet_transformers() -> Iterator[None]:
     finally:
         if was_enabled:
             hf_logging.enable_progress_bar()
+
+
+def cache_dir() -> Path:
+    """The project's cache folder: ``RAP_CACHE``, else the user cache folder."""
+    from platformdirs import user_cache_dir
+
+    return Path(os.environ.get("RAP_CACHE") or user_cache_dir("llama-index-rap"))

@@ -8,16 +8,19 @@ with :class:`~llama_index_rap.errors.ModelNotFoundError`.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
+import sys
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
 from llama_index_rap.errors import ModelConfigError, ModelNotFoundError
 from llama_index_rap.models.hub import (
+    cache_dir,
     fetch_hf_file,
     fetch_hf_snapshot,
     hf_offline,
@@ -99,7 +102,10 @@ def _build_clip(spec: ClipSpec, device: str) -> LoadedClip:
     arch, kwargs = _clip_arguments(spec)
     torch.manual_seed(spec.seed)
     try:
-        model, _, preprocess = open_clip.create_model_and_transforms(arch, device=device, **kwargs)
+        with _random_weights_said_once(spec.is_random):
+            model, _, preprocess = open_clip.create_model_and_transforms(
+                arch, device=device, **kwargs
+            )
     except RuntimeError as e:
         raise ModelConfigError(f"open_clip cannot build {spec.label!r}: {e}") from e
     model.eval().requires_grad_(False)
@@ -212,17 +218,62 @@ def _build_detector(spec: DetectorSpec, device: str) -> Any:
     return model
 
 
+@contextlib.contextmanager
+def _random_weights_said_once(random: bool) -> Iterator[None]:
+    """Drop open_clip's root-logger warning about random weights when they were asked for.
+
+    The CLI and the profiles already say which models have random weights; open_clip's
+    ``WARNING:root:No pretrained weights loaded...`` would only interrupt the output.
+    """
+    if not random:
+        yield
+        return
+    root = logging.getLogger()
+    quiet = _NoPretrainedWarning()
+    root.addFilter(quiet)
+    try:
+        yield
+    finally:
+        root.removeFilter(quiet)
+
+
+class _NoPretrainedWarning(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "No pretrained weights loaded" not in record.getMessage()
+
+
 def import_ultralytics() -> Any:
-    """Import ultralytics without its network side effects.
+    """Import ultralytics without its network side effects, chatter or files elsewhere.
 
     ultralytics resolves DNS names at import to decide whether it is online, and when online
     sends usage events and pip-installs missing requirements. A library should do none of
     that, so ``YOLO_OFFLINE`` defaults to ``1`` here (set ``YOLO_OFFLINE=0`` to opt out).
-    Downloads of named weights are not affected.
+    Downloads of named weights are not affected. Its settings live in the project's cache
+    folder (``YOLO_CONFIG_DIR`` defaults to ``<cache>/ultralytics``, where ``<cache>`` is
+    ``RAP_CACHE`` or the user cache folder), with ``sync`` off and its weights, runs and
+    datasets folders there too, not under the working directory; a ``YOLO_CONFIG_DIR`` you
+    set is used as it is. Its log (the first run's settings banner included) goes to stderr,
+    so a command's stdout carries only its own output.
     """
+    if "ultralytics" in sys.modules:
+        return sys.modules["ultralytics"]
     os.environ.setdefault("YOLO_OFFLINE", "1")
-    import ultralytics
+    ours = "YOLO_CONFIG_DIR" not in os.environ
+    home = cache_dir() / "ultralytics"
+    if ours:
+        os.environ["YOLO_CONFIG_DIR"] = str(home)
+    with contextlib.redirect_stdout(sys.stderr):  # its logger's stream is bound at import
+        import ultralytics
+        from ultralytics.utils import SETTINGS
 
+        wanted = {
+            "sync": False,
+            "weights_dir": str(home / "weights"),
+            "runs_dir": str(home / "runs"),
+            "datasets_dir": str(home / "datasets"),
+        }
+        if ours and any(SETTINGS.get(k) != v for k, v in wanted.items()):
+            SETTINGS.update(wanted)
     return ultralytics
 
 

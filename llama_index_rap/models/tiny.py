@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
 import shutil
 import tempfile
 from pathlib import Path
@@ -119,11 +118,9 @@ def tiny_vlm_dir(seed: int = 0, size: str = "tiny") -> Path:
     lives under ``RAP_CACHE`` (or the user cache dir) and is written atomically, so
     concurrent processes never see half a model.
     """
-    from platformdirs import user_cache_dir
+    from llama_index_rap.models.hub import cache_dir, quiet_transformers
 
-    from llama_index_rap.models.hub import quiet_transformers
-
-    root = Path(os.environ.get("RAP_CACHE") or user_cache_dir("llama-index-rap"))
+    root = cache_dir()
     label = "tiny-qwen2-vl" if size == "tiny" else f"random-qwen2-vl-{size}"
     target = root / f"{label}-v{TINY_VLM_VERSION}-seed{seed}"
     if (target / "config.json").is_file():
