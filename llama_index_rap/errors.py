@@ -79,6 +79,10 @@ class StoreError(RapError):
     """The concept store cannot be opened or written (after retries)."""
 
 
+class DamagedImageError(StoreError):
+    """A stored image's bytes no longer match the SHA-256 recorded when it was written."""
+
+
 class ImportFormatError(RapError):
     """A file to import (an export folder, a RAP database.json) is not in the expected format."""
 

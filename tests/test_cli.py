@@ -107,3 +107,15 @@ def test_console_script_help_is_fast_and_imports_no_model_library() -> None:
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert "HEAVY []" in out.stdout
     assert "remember" in out.stdout and "import-rap" in out.stdout
+
+
+def test_a_lock_file_that_is_a_directory_is_one_clear_line(rap, tmp_path: Path) -> None:
+    image = save(photo(1), tmp_path / "bo.png")
+    assert rap("remember", "Bo", str(image), "-d", "My dog.").exit_code == 0
+    (tmp_path / "db" / ".rap-write.lock").unlink()
+    (tmp_path / "db" / ".rap-write.lock").mkdir()
+    result = rap("remember", "Mam", str(image), "-d", "My mother.", "--replace")
+    assert result.exit_code != 0 and "Traceback" not in result.output
+    assert "lock file" in result.output and "is a directory" in result.output
+    assert len(result.output.strip().splitlines()) == 1
+    assert [c["name"] for c in json.loads(rap("list", "--json").stdout)] == ["Bo"]

@@ -234,3 +234,24 @@ def test_a_settled_local_table_is_not_asked_for_its_version_until_a_write(
     assert unwatched.table._watch is None
     other.forget("Mam")
     assert unwatched.list(user="bob") == []  # asks LanceDB every time
+
+
+def test_a_damaged_image_is_detected_where_images_are_read(
+    store: ConceptStore, tmp_path: Path
+) -> None:
+    from llama_index_rap.errors import DamagedImageError
+
+    bo = store.remember("Bo", photo(1), "My dog.")
+    store.remember("Mam", photo(2), "My mother.")
+    data = bytearray(store.get("Bo").images[0].data or b"")
+    data[len(data) // 2] ^= 0x01  # one flipped bit in the stored bytes
+    lance = store.table.open()
+    assert lance is not None
+    lance.update(where=f"row_id = '{bo.images[0].row_id}'", values={"image": bytes(data)})
+    with pytest.raises(DamagedImageError, match=r"image 1 of concept 'Bo'.*damaged"):
+        store.get("Bo")
+    with pytest.raises(DamagedImageError):
+        store.export(tmp_path / "out")
+    assert not (tmp_path / "out").exists()  # checked before anything is written
+    assert sorted(c.name for c in store.list()) == ["Bo", "Mam"]  # listing reads no images
+    assert store.get("Mam").images[0].data  # the others are fine

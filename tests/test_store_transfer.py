@@ -1,8 +1,11 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
+from typing import Any
 
+import numpy as np
 import pytest
 
 from llama_index_rap.errors import ConceptExistsError, ImageNotFoundError, ImportFormatError
@@ -112,3 +115,68 @@ def test_import_refuses_a_folder_that_is_not_an_export(store: ConceptStore, tmp_
     (tmp_path / "manifest.json").write_text('{"format": "something-else"}')
     with pytest.raises(ImportFormatError, match="not a llama-index-rap export"):
         store.import_(tmp_path)
+
+
+def exported(store: ConceptStore, folder: Path, count: int = 3) -> Path:
+    for i in range(count):
+        store.remember(f"C{i}", photo(i + 1), f"Concept {i}.")
+    store.export(folder)
+    return folder
+
+
+def fresh_store(tmp_path: Path, tiny_embedding: Any) -> ConceptStore:
+    return ConceptStore(tmp_path / "fresh", embedding=tiny_embedding, user="carol")
+
+
+@pytest.mark.parametrize(
+    ("poison", "words"),
+    [
+        (lambda v: v * 1000, "length 1000"),
+        (lambda v: np.full_like(v, np.inf), "inf or NaN"),
+        (lambda v: np.full_like(v, np.nan), "inf or NaN"),
+    ],
+    ids=["x1000", "inf", "nan"],
+)
+def test_import_refuses_poisoned_vectors_before_writing_anything(
+    store: ConceptStore, tmp_path: Path, tiny_embedding: Any, poison: Any, words: str
+) -> None:
+    folder = exported(store, tmp_path / "out")
+    matrix = np.load(folder / "vectors.npy")
+    matrix[-1] = poison(matrix[-1])  # the last concept's: the first ones pass the checks
+    np.save(folder / "vectors.npy", matrix)
+    fresh = fresh_store(tmp_path, tiny_embedding)
+    with pytest.raises(ImportFormatError, match=words):
+        fresh.import_(folder)
+    assert fresh.count() == 0 and fresh.version == 0  # nothing written, not even the first
+
+
+def test_remember_many_checks_given_vectors(store: ConceptStore) -> None:
+    from llama_index_rap.errors import InvalidInputError
+    from llama_index_rap.store import ConceptInput
+
+    unit = store.embedding.embed_images([photo(1)])[0]
+    items = [ConceptInput("Bo", photo(1), "My dog.")]
+    for bad, words in ((unit * 1000, "length"), (unit[:5], "dimensions")):
+        with pytest.raises(InvalidInputError, match=words):
+            store.remember_many(items, vectors=[[bad]])
+    assert store.count() == 0
+    store.remember_many(items, vectors=[[unit]])
+    assert store.search(unit[None], k=1)[0][0].distance < 1e-6
+
+
+def test_import_reads_only_regular_files_inside_the_export(
+    store: ConceptStore, tmp_path: Path, tiny_embedding: Any
+) -> None:
+    folder = exported(store, tmp_path / "out", count=1)
+    outside = save(photo(7), tmp_path / "someone-elses.png")
+    os.mkfifo(tmp_path / "pipe")
+    line = json.loads((folder / "concepts.jsonl").read_text())
+    (folder / "images" / "link.png").symlink_to(outside)
+    fresh = fresh_store(tmp_path, tiny_embedding)
+    for name in (str(outside), "../someone-elses.png", "images/link.png", "/dev/zero", "../pipe"):
+        line["images"][0]["file"] = name
+        (folder / "concepts.jsonl").write_text(json.dumps(line) + "\n")
+        with pytest.raises(ImportFormatError, match="inside the export folder") as info:
+            fresh.import_(folder)
+        assert "shadow" not in str(info.value)
+    assert fresh.count() == 0

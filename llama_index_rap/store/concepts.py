@@ -24,6 +24,7 @@ import numpy as np
 from llama_index_rap.errors import (
     ConceptNotFoundError,
     EncoderMismatchError,
+    ImportFormatError,
     InvalidInputError,
 )
 from llama_index_rap.images import ImageInput
@@ -45,6 +46,7 @@ from llama_index_rap.store.validate import (
     KnownVectors,
     StoreLimits,
     check_concept,
+    check_vectors,
     clean_name,
     clean_user,
 )
@@ -325,6 +327,8 @@ class ConceptStore:
             raise InvalidInputError(f"{len(known)} vector lists for {len(checked)} concepts")
         if batch_size < 1:
             raise InvalidInputError(f"batch_size must be at least 1, got {batch_size}")
+        if any(v is not None for v in known):
+            known = check_vectors(known, checked, self.dim or self.embedding.dim)
         return self._writes.store(uid, checked, known, on_conflict, progress, batch=batch_size)
 
     def update(
@@ -466,6 +470,11 @@ class ConceptStore:
         batch = read_export(Path(folder), self.limits)
         same_space = batch.encoder is not None and batch.encoder == self.embedding.encoder_id
         vectors = batch.vectors if same_space else [None] * len(batch.concepts)
+        if same_space:
+            try:
+                vectors = check_vectors(vectors, batch.concepts, self.embedding.dim)
+            except InvalidInputError as e:
+                raise ImportFormatError(f"export {folder}: {e}; nothing was imported") from e
         return self._writes.store(self._user(user), batch.concepts, vectors, on_conflict, None)
 
     def import_rap(

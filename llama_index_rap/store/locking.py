@@ -30,8 +30,22 @@ def write_lock(local_dir: Path | None) -> Iterator[None]:
     if local_dir is None:
         yield
         return
-    local_dir.mkdir(parents=True, exist_ok=True)
-    with open(local_dir / ".rap-write.lock", "a+b") as handle:
+    path = local_dir / ".rap-write.lock"
+    try:
+        local_dir.mkdir(parents=True, exist_ok=True)
+        handle = open(path, "a+b")  # noqa: SIM115 - closed by the with below
+    except IsADirectoryError as e:
+        raise StoreError(
+            f"the store's lock file {path} is a directory; remove it (rmdir) and try again"
+        ) from e
+    except PermissionError as e:
+        raise StoreError(
+            f"cannot write the store's lock file {path} ({e.strerror}): the store is "
+            "read-only for this user; use a store you can write, or read without changing it"
+        ) from e
+    except (FileExistsError, NotADirectoryError) as e:
+        raise StoreError(f"the store path {local_dir} is (or is under) a file, not a folder") from e
+    with handle:
         fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
         try:
             yield

@@ -17,6 +17,8 @@ from typing import Any
 
 from lancedb.pydantic import LanceModel, Vector
 
+from llama_index_rap.errors import DamagedImageError
+
 ENCODER_METADATA_KEY = b"rap.encoder"
 
 
@@ -178,6 +180,15 @@ class Concept:
         """Assemble a concept from its rows (any order)."""
         rows = sorted(rows, key=lambda r: r["image_index"])
         first = rows[0]
+        for number, r in enumerate(rows, start=1):
+            data = r.get("image")
+            if data is not None and hashlib.sha256(data).hexdigest() != r["image_sha256"]:
+                raise DamagedImageError(
+                    f"image {number} of concept {first['name']!r} (row {r['row_id']}) is "
+                    "damaged: its bytes no longer match the SHA-256 stored with them; restore "
+                    "a version from before the damage (store.versions(), store.restore()) or "
+                    "remember the concept again"
+                )
         return cls(
             concept_id=first["concept_id"],
             user=first["user"],

@@ -17,6 +17,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import stat
 import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -63,12 +64,12 @@ def write_export(
     Returns:
         The number of concepts written.
     """
+    concepts = [Concept.from_rows(rows) for rows in rows_by_concept]  # damage found first
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "images").mkdir(exist_ok=True)
     lines: list[str] = []
     vectors: list[np.ndarray] = []
-    for rows in rows_by_concept:
-        concept = Concept.from_rows(rows)
+    for concept, rows in zip(concepts, rows_by_concept, strict=True):
         entry = concept.to_dict()
         images = []
         for row in sorted(rows, key=lambda r: r["image_index"]):
@@ -130,11 +131,11 @@ def read_export(folder: Path, limits: StoreLimits) -> ImportBatch:
         where = f"{folder / 'concepts.jsonl'} line {number}"
         try:
             entry = json.loads(line)
-            files = [folder / img["file"] for img in entry["images"]]
+            files = [str(img["file"]) for img in entry["images"]]
             rows = [int(img["vector"]) for img in entry["images"]]
             item = ConceptInput(
                 name=entry["name"],
-                images=[_read_image_file(f, where) for f in files],
+                images=[_read_export_file(folder, f, where, limits) for f in files],
                 description=entry["description"],
                 category=entry.get("category"),
                 aliases=entry.get("aliases") or (),
@@ -212,11 +213,35 @@ def _find_rap_image(raw: str, bases: list[Path], where: str) -> Path:
     )
 
 
-def _read_image_file(file: Path, where: str) -> bytes:
+def _read_export_file(folder: Path, name: str, where: str, limits: StoreLimits) -> bytes:
+    """An image file of an export: a regular file inside ``folder``, within the size limit.
+
+    Absolute names, ``..``, symbolic links, devices and FIFOs are refused before anything
+    is opened, so an export cannot make the store read another folder's photo, a secret
+    file, ``/dev/zero`` or a pipe.
+    """
+    inside = folder.resolve()
+    path = inside / name
+    if Path(name).is_absolute() or ".." in Path(name).parts:
+        raise ImportFormatError(f"{where}: image {name!r} is not a file inside the export folder")
     try:
-        return file.read_bytes()
+        info = os.lstat(path)
+        real = path.resolve()
     except OSError as e:
-        raise ImageNotFoundError(f"{where}: image {file} cannot be read ({e})") from e
+        raise ImageNotFoundError(f"{where}: image {name!r} cannot be read ({e})") from e
+    if not stat.S_ISREG(info.st_mode) or not real.is_relative_to(inside):
+        raise ImportFormatError(
+            f"{where}: image {name!r} is not a regular file inside the export folder "
+            "(links, devices and pipes are not read)"
+        )
+    if info.st_size > limits.images.max_bytes:
+        raise ImportFormatError(
+            f"{where}: image {name!r} is over {limits.images.max_bytes} bytes (ImageLimits)"
+        )
+    try:
+        return path.read_bytes()
+    except OSError as e:
+        raise ImageNotFoundError(f"{where}: image {name!r} cannot be read ({e})") from e
 
 
 def _read_json(path: Path, what: str) -> Any:

@@ -226,3 +226,56 @@ def check_concept(item: ConceptInput, limits: StoreLimits) -> CheckedConcept:
         description=description,
         images=tuple(loaded.values()),
     )
+
+
+UNIT_TOLERANCE = 1e-3
+"""How far from 1 a given vector's length may be (float32 rounding is ~1e-7)."""
+
+
+def check_vectors(
+    known: Sequence[KnownVectors], checked: Sequence[CheckedConcept], dim: int
+) -> list[KnownVectors]:
+    """Vectors made elsewhere (an export, a caller), checked before anything is written.
+
+    Each must be finite, of the table's dimension and of unit length within
+    :data:`UNIT_TOLERANCE`: a vector 1000 times a unit vector, or one with ``inf`` or
+    ``NaN``, would come first for every query of its user or break every user's index.
+
+    Returns:
+        The same vectors as float32 arrays.
+
+    Raises:
+        InvalidInputError: A vector fails a check (which, of which image of which concept).
+    """
+    import numpy as np
+
+    out: list[KnownVectors] = []
+    for concept, vectors in zip(checked, known, strict=True):
+        if vectors is None:
+            out.append(None)
+            continue
+        if len(vectors) != len(concept.images):
+            raise InvalidInputError(
+                f"concept {concept.name!r} has {len(concept.images)} images but "
+                f"{len(vectors)} vectors"
+            )
+        row: list[np.ndarray | None] = []
+        for number, vector in enumerate(vectors, start=1):
+            if vector is None:
+                row.append(None)
+                continue
+            array = np.asarray(vector, dtype=np.float32).reshape(-1)
+            where = f"the vector of image {number} of concept {concept.name!r}"
+            if array.shape != (dim,):
+                raise InvalidInputError(f"{where} has {array.size} dimensions, the table {dim}")
+            if not np.isfinite(array).all():
+                raise InvalidInputError(f"{where} holds inf or NaN")
+            norm = float(np.linalg.norm(array))
+            if abs(norm - 1.0) > UNIT_TOLERANCE:
+                raise InvalidInputError(
+                    f"{where} has length {norm:.6g}, not 1: vectors must be unit length, as "
+                    "the store's encoder makes them (leave it out to have the image encoded)"
+                )
+            row.append(array)
+        out.append(row)
+    return out
