@@ -57,3 +57,12 @@ def remember_multi_image(db: str, count: int) -> int:
         images = [photo(8000 + 3 * i + j, (48, 48)) for j in range(3)]
         store.remember(f"multi{i}", images, "Three photos.")
     return count
+
+
+def add_images(db: str, worker: int, calls: int) -> int:
+    """Add one new image to the shared concept ``calls`` times."""
+    os.environ["HF_HUB_OFFLINE"] = "1"
+    store = ConceptStore(db, models="tiny", user="shared")
+    for i in range(calls):
+        store.update("Shared", add_images=[photo(9000 + 10 * worker + i, (48, 48))])
+    return calls

@@ -27,7 +27,7 @@ from llama_index_rap.errors import (
     ImportFormatError,
     InvalidInputError,
 )
-from llama_index_rap.images import ImageInput
+from llama_index_rap.images import ImageInput, LoadedImage, load_image
 from llama_index_rap.store.ann import AnnSettings, build_index, has_index
 from llama_index_rap.store.reading import ConceptReads
 from llama_index_rap.store.schema import (
@@ -360,30 +360,37 @@ class ConceptStore:
             ConceptExistsError: ``new_name`` is taken.
         """
         uid = self._user(user)
-        groups = self._reads.rows(
-            user_key(uid), [*META_COLUMNS, "image", "vector"], clean_name(name, self.limits)
-        )
-        if not groups:
-            raise ConceptNotFoundError(f"user {uid!r} has no concept named {name!r}")
-        rows = sorted(next(iter(groups.values())), key=lambda r: r["image_index"])
-        first = rows[0]
-        kept = [
-            r for r in rows if not any(r["image_sha256"].startswith(p) for p in remove_images if p)
-        ]
-        images: builtins.list[ImageInput] = [r["image"] for r in kept]
-        item = ConceptInput(
-            name=new_name if new_name is not None else first["name"],
-            images=[*images, *add_images],
-            description=description if description is not None else first["description"],
-            category=first["category"] if category is None else category,
-            aliases=first["aliases"] if aliases is None else aliases,
-        )
-        checked = check_concept(item, self.limits)
-        known = {r["image_sha256"]: np.asarray(r["vector"], dtype=np.float32) for r in kept}
-        vectors = [known.get(img.sha256) for img in checked.images]
-        return self._writes.store(
-            uid, [checked], [vectors], "replace", None, existing_id=first["concept_id"]
-        )[0]
+        clean = clean_name(name, self.limits)
+        added = [load_image(image, self.limits.images) for image in add_images]
+        known = {a.sha256: v for a, v in zip(added, self._encode(added), strict=True)}
+        with self.table.lock():  # read, merge and write as one step: no update is lost
+            groups = self._reads.rows(user_key(uid), [*META_COLUMNS, "image", "vector"], clean)
+            if not groups:  # never there, or forgotten while the images were encoded
+                raise ConceptNotFoundError(f"user {uid!r} has no concept named {name!r}")
+            rows = sorted(next(iter(groups.values())), key=lambda r: r["image_index"])
+            first = rows[0]
+            kept = [
+                r
+                for r in rows
+                if not any(r["image_sha256"].startswith(p) for p in remove_images if p)
+            ]
+            item = ConceptInput(
+                name=new_name if new_name is not None else first["name"],
+                images=[*(r["image"] for r in kept), *(a.data for a in added)],
+                description=description if description is not None else first["description"],
+                category=first["category"] if category is None else category,
+                aliases=first["aliases"] if aliases is None else aliases,
+            )
+            checked = check_concept(item, self.limits)
+            known |= {r["image_sha256"]: np.asarray(r["vector"], np.float32) for r in kept}
+            vectors = [known.get(img.sha256) for img in checked.images]
+            return self._writes.store(
+                uid, [checked], [vectors], "replace", None, existing_id=first["concept_id"]
+            )[0]
+
+    def _encode(self, images: Sequence[LoadedImage]) -> builtins.list[np.ndarray]:
+        """Vectors of decoded images (none to encode: no model loaded)."""
+        return list(self.embedding.embed_images([i.image for i in images])) if images else []
 
     def forget(self, name: str, *, user: str | None = None, purge: bool = False) -> Concept:
         """Forget a concept; with ``purge`` also erase its bytes from disk.

@@ -11,6 +11,7 @@ import contextlib
 import fcntl
 import logging
 import random
+import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -24,13 +25,29 @@ T = TypeVar("T")
 RETRIES = 12
 
 
+_held = threading.local()  # per thread: the lock files it holds, and how deep
+
+
 @contextlib.contextmanager
 def write_lock(local_dir: Path | None) -> Iterator[None]:
-    """Hold an exclusive inter-process lock on a local store; a no-op for remote URIs."""
+    """Hold an exclusive inter-process lock on a local store; a no-op for remote URIs.
+
+    Re-entrant within a thread (a read-modify-write holds it around a write that takes it
+    again); other threads and processes wait (``flock`` locks one open file description).
+    """
     if local_dir is None:
         yield
         return
     path = local_dir / ".rap-write.lock"
+    depths: dict[str, int] = _held.__dict__.setdefault("depths", {})
+    key = str(path)
+    if depths.get(key):
+        depths[key] += 1
+        try:
+            yield
+        finally:
+            depths[key] -= 1
+        return
     try:
         local_dir.mkdir(parents=True, exist_ok=True)
         handle = open(path, "a+b")  # noqa: SIM115 - closed by the with below
@@ -47,9 +64,11 @@ def write_lock(local_dir: Path | None) -> Iterator[None]:
         raise StoreError(f"the store path {local_dir} is (or is under) a file, not a folder") from e
     with handle:
         fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
+        depths[key] = 1
         try:
             yield
         finally:
+            depths[key] = 0
             fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
 
 
