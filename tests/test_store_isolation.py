@@ -8,7 +8,7 @@ import pytest
 from llama_index_rap.errors import ConceptNotFoundError
 from llama_index_rap.store import ConceptStore
 from llama_index_rap.store.schema import eq
-from tests.imagegen import photo
+from tests.imagegen import photo, save
 
 HOSTILE = [
     "' OR 1=1 --",
@@ -86,3 +86,56 @@ def test_purge_erases_image_bytes_from_every_file(
     vector = tiny_embedding.embed_images([secret])[0].astype(np.float32).tobytes()
     assert not [p for p in db_dir.rglob("*") if p.is_file() and vector[:64] in p.read_bytes()]
     assert store.search(tiny_embedding.embed_images([secret]), k=3)[0][0].name == "Keep"
+
+
+def test_an_interrupted_purge_is_finished_later(db_dir: Path, store: ConceptStore) -> None:
+    store.remember("Secret", photo(7), "Remove me for real.")
+    store.remember("Keep", photo(8), "Stays.")
+    data = store.get("Secret").images[0].data
+    assert data is not None
+    marker = data[100:164]
+
+    def holders() -> list[Path]:
+        return [p for p in db_dir.rglob("*") if p.is_file() and marker in p.read_bytes()]
+
+    # where a crash between forget's delete and its purge leaves the store
+    store.forget("Secret")
+    assert holders()
+    with pytest.raises(ConceptNotFoundError, match="purged anyway"):
+        store.forget("Secret", purge=True)  # re-running the purge of an absent name
+    assert holders() == []
+    store.remember("Secret", photo(7), "Again.")
+    store.forget("Secret")
+    assert holders()
+    store.purge()  # or finish it for every deleted concept at once
+    assert holders() == [] and [c.name for c in store.list()] == ["Keep"]
+
+
+def test_rap_purge_finishes_an_interrupted_forget(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    from click.testing import CliRunner
+
+    from llama_index_rap.cli import main
+
+    db = tmp_path / "db"
+    image = save(photo(7), tmp_path / "secret.png")
+    rap = ["--db", str(db), "--models", "tiny"]
+    runner = CliRunner()
+    assert runner.invoke(main, [*rap, "remember", "Secret", str(image), "-d", "x"]).exit_code == 0
+    # a forget --purge killed after its delete: run it in a child and kill it at the purge
+    code = (
+        "import os, signal, sys\n"
+        "from llama_index_rap.store import ConceptStore\n"
+        "from llama_index_rap.store.table import ConceptTable\n"
+        "ConceptTable.purge = lambda self: os.kill(os.getpid(), signal.SIGKILL)\n"
+        f"ConceptStore({str(db)!r}, models='tiny').forget('Secret', purge=True)\n"
+    )
+    killed = subprocess.run([sys.executable, "-c", code], capture_output=True, timeout=300)
+    assert killed.returncode == -9
+    marker = image.read_bytes()[100:164]
+    assert any(marker in p.read_bytes() for p in db.rglob("*") if p.is_file())
+    done = runner.invoke(main, [*rap, "purge"])
+    assert done.exit_code == 0 and "purged" in done.output
+    assert not any(marker in p.read_bytes() for p in db.rglob("*") if p.is_file())

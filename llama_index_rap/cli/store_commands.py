@@ -17,7 +17,7 @@ pass_state = click.make_pass_decorator(CliState)
 
 def register(group: click.Group) -> None:
     """Add the store commands to ``group``."""
-    for command in (remember, forget, list_concepts, export, import_folder, import_rap):
+    for command in (remember, forget, purge, list_concepts, export, import_folder, import_rap):
         group.add_command(command)
 
 
@@ -126,6 +126,14 @@ def forget(state: CliState, name: str, purge: bool) -> None:
     """Forget the concept NAME."""
     concept = state.store.forget(name, purge=purge)
     click.echo(f"forgot {concept.name}" + (" and purged it from disk" if purge else ""))
+
+
+@click.command()
+@pass_state
+def purge(state: CliState) -> None:
+    """Erase the bytes of every forgotten concept from disk (finishes an interrupted purge)."""
+    state.store.purge()
+    click.echo(f"purged: no forgotten concept's bytes remain under {state.store.uri}")
 
 
 @click.command(name="list")

@@ -401,19 +401,26 @@ class ConceptStore:
         store; it costs a rewrite of the affected data files and loses the whole table's
         history (every user's) for ``restore``.
 
+        A purge interrupted (a crash between the delete and the purge) is finished by
+        :meth:`purge`, or by ``forget(name, purge=True)`` again: an absent name with
+        ``purge`` still purges before it says the name is unknown.
+
         Returns:
             The forgotten concept (without image bytes).
 
         Raises:
-            ConceptNotFoundError: No such concept.
+            ConceptNotFoundError: No such concept (with ``purge``: after purging anyway).
         """
         uid = self._user(user)
         clean = clean_name(name, self.limits)
         with self.table.lock():
             groups = self._reads.rows(user_key(uid), META_COLUMNS, clean)
             if not groups:
+                done = "; old versions were purged anyway" if purge else ""
+                if purge:
+                    self.table.purge()
                 raise ConceptNotFoundError(
-                    f"user {uid!r} has no concept named {clean!r}; 'rap list' shows the names"
+                    f"user {uid!r} has no concept named {clean!r}{done}; 'rap list' shows the names"
                 )
             concept = Concept.from_rows(next(iter(groups.values())))
             where = f"{eq('concept_id', concept.concept_id)} AND {eq('user_key', user_key(uid))}"
@@ -422,6 +429,15 @@ class ConceptStore:
                 self.table.purge()
         logger.info("forgot %r for user %r (purge=%s)", concept.name, uid, purge)
         return concept
+
+    def purge(self) -> None:
+        """Erase from disk every deleted concept's bytes: compact, then drop old versions.
+
+        What ``forget(purge=True)`` does after its delete, for every user at once; run it to
+        finish a purge that was interrupted. The table's history (``restore``) is lost.
+        """
+        with self.table.lock():
+            self.table.purge()
 
     def optimize(self) -> None:
         """Compact data files and rebuild the vector index once past ``ann.threshold`` rows.
