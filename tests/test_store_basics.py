@@ -255,3 +255,32 @@ def test_a_damaged_image_is_detected_where_images_are_read(
     assert not (tmp_path / "out").exists()  # checked before anything is written
     assert sorted(c.name for c in store.list()) == ["Bo", "Mam"]  # listing reads no images
     assert store.get("Mam").images[0].data  # the others are fine
+
+
+def test_a_damaged_table_is_an_error_that_names_it_never_an_empty_store(tmp_path: Path) -> None:
+    import shutil
+
+    from click.testing import CliRunner
+
+    from llama_index_rap.cli import main
+    from llama_index_rap.errors import StoreError
+
+    for damage in ("versions", "truncate"):
+        db = tmp_path / damage
+        store = ConceptStore(db, models="tiny", user="alice")
+        for i in range(4):
+            store.remember(f"C{i}", photo(i + 1), f"Concept {i}.")
+        table = db / "concepts.lance"
+        if damage == "versions":
+            shutil.rmtree(table / "_versions")
+        else:
+            data = max((table / "data").iterdir(), key=lambda p: p.stat().st_size)
+            data.write_bytes(data.read_bytes()[: data.stat().st_size // 2])
+        again = ConceptStore(db, models="tiny", user="alice")
+        with pytest.raises(StoreError, match="concepts"):
+            again.list()
+        with pytest.raises(StoreError):
+            again.remember("New", photo(9), "Would start a new table.")
+        result = CliRunner().invoke(main, ["--db", str(db), "--user", "alice", "list"])
+        assert result.exit_code != 0 and "Traceback" not in result.output
+        assert "no concepts yet" not in result.output and str(db) in result.output

@@ -15,7 +15,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from llama_index_rap.errors import EncoderMismatchError, InvalidInputError
+from llama_index_rap.errors import EncoderMismatchError, InvalidInputError, StoreError
 from llama_index_rap.store import aio
 from llama_index_rap.store.locking import with_retries, write_lock
 from llama_index_rap.store.schema import ENCODER_METADATA_KEY, StoreVersion, concept_row_model
@@ -65,11 +65,26 @@ class ConceptTable:
         self._space: tuple[str | None, int] | None = None
 
     def open(self) -> Table | None:
-        """The table, or ``None`` before the first write."""
+        """The table, or ``None`` before the first write.
+
+        Raises:
+            StoreError: The table's folder is there but LanceDB cannot open it (its version
+                records deleted or damaged): never taken for an empty store.
+        """
         if self._table is None:
             try:
                 self._table = self._db.open_table(self.name)
-            except (ValueError, FileNotFoundError):
+            except (ValueError, FileNotFoundError, OSError, RuntimeError) as e:
+                folder = self.local_dir / f"{self.name}.lance" if self.local_dir else None
+                data = folder / "data" if folder is not None else None
+                if data is not None and data.is_dir() and any(data.iterdir()):  # rows written
+                    raise StoreError(
+                        f"the store's table {folder} exists but cannot be opened ({e}); it is "
+                        "damaged (its _versions/ records missing or broken): restore the folder "
+                        "from a backup; nothing was read or written"
+                    ) from e
+                if isinstance(e, (OSError, RuntimeError)) and not isinstance(e, FileNotFoundError):
+                    raise StoreError(f"the store at {self.uri} cannot be opened ({e})") from e
                 return None
         return self._table
 
@@ -160,7 +175,18 @@ class ConceptTable:
         table = self.open()
         if table is None:
             return None
-        return table.search().where(where).select(list(columns)).limit(None).to_arrow()
+        try:
+            return table.search().where(where).select(list(columns)).limit(None).to_arrow()
+        except (OSError, RuntimeError) as e:
+            raise self.damaged(e) from e
+
+    def damaged(self, error: BaseException) -> StoreError:
+        """The error for a table whose files cannot be read (a truncated or missing file)."""
+        return StoreError(
+            f"the store's table at {self.uri} ({self.name}) cannot be read: {error}. A data "
+            "file is damaged or missing: restore the store folder from a backup, or go back to "
+            "a version from before the damage (store.versions(), store.restore())"
+        )
 
     def rows(self, where: str, columns: Sequence[str]) -> list[dict[str, Any]]:
         """Rows matching ``where`` as dicts."""
