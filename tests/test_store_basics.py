@@ -284,3 +284,31 @@ def test_a_damaged_table_is_an_error_that_names_it_never_an_empty_store(tmp_path
         result = CliRunner().invoke(main, ["--db", str(db), "--user", "alice", "list"])
         assert result.exit_code != 0 and "Traceback" not in result.output
         assert "no concepts yet" not in result.output and str(db) in result.output
+
+
+def test_rap_check_reports_every_damaged_row(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from llama_index_rap.cli import main
+
+    db = tmp_path / "db"
+    store = ConceptStore(db, models="tiny", user="alice")
+    bo = store.remember("Bo", photo(1), "My dog.")
+    store.remember("Mam", photo(2), "My mother.", user="bob")
+    rap = ["--db", str(db), "--models", "tiny"]
+    sound = CliRunner().invoke(main, [*rap, "check"])
+    assert sound.exit_code == 0 and "no damage found" in sound.output
+    data = bytearray(store.get("Bo").images[0].data or b"")
+    data[-10] ^= 0xFF
+    lance = store.table.open()
+    assert lance is not None
+    lance.update(where=f"row_id = '{bo.images[0].row_id}'", values={"image": bytes(data)})
+    report = CliRunner().invoke(main, [*rap, "check"])
+    assert report.exit_code != 0 and "Traceback" not in report.output
+    assert "concept 'Bo', image 1" in report.output and "SHA-256" in report.output
+    assert "'Mam'" not in report.output and "1 problem(s)" in report.output
+    mam = store.get("Mam", user="bob").images[0].row_id
+    lance.update(where=f"row_id = '{mam}'", values={"vector": [1000.0] * (store.dim or 0)})
+    both = CliRunner().invoke(main, [*rap, "check"])
+    assert "concept 'Mam', image 1" in both.output and "not a finite unit vector" in both.output
+    assert "2 problem(s)" in both.output

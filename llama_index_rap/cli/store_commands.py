@@ -17,7 +17,8 @@ pass_state = click.make_pass_decorator(CliState)
 
 def register(group: click.Group) -> None:
     """Add the store commands to ``group``."""
-    for command in (remember, forget, purge, list_concepts, export, import_folder, import_rap):
+    commands = (remember, forget, purge, check, list_concepts, export, import_folder, import_rap)
+    for command in commands:
         group.add_command(command)
 
 
@@ -134,6 +135,21 @@ def purge(state: CliState) -> None:
     """Erase the bytes of every forgotten concept from disk (finishes an interrupted purge)."""
     state.store.purge()
     click.echo(f"purged: no forgotten concept's bytes remain under {state.store.uri}")
+
+
+@click.command()
+@pass_state
+def check(state: CliState) -> None:
+    """Verify every row of the store: image bytes against their SHA-256, vectors sound."""
+    problems = state.store.check()
+    for line in problems:
+        click.echo(line)
+    if problems:
+        raise click.ClickException(
+            f"{len(problems)} problem(s) in {state.store.uri}: restore the folder from a backup, "
+            "go back to an earlier version, or remember the concepts named again"
+        )
+    click.echo(f"checked every row of {state.store.uri}: no damage found")
 
 
 @click.command(name="list")

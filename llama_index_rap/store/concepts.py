@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import builtins
 import contextlib
+import hashlib
 import logging
 import os
 from collections.abc import Callable, Iterable, Sequence
@@ -42,6 +43,7 @@ from llama_index_rap.store.searching import VectorSearch
 from llama_index_rap.store.table import ConceptTable
 from llama_index_rap.store.transfer import read_export, read_rap_database, write_export
 from llama_index_rap.store.validate import (
+    UNIT_TOLERANCE,
     ConceptInput,
     KnownVectors,
     StoreLimits,
@@ -429,6 +431,33 @@ class ConceptStore:
                 self.table.purge()
         logger.info("forgot %r for user %r (purge=%s)", concept.name, uid, purge)
         return concept
+
+    def check(self) -> builtins.list[str]:
+        """Verify every row of the table, every user's: images and vectors.
+
+        Each image's bytes are compared with their SHA-256; each vector must be finite and
+        of unit length.
+
+        Returns:
+            One line per problem found (empty: the table is sound).
+
+        Raises:
+            StoreError: The table cannot be read at all.
+        """
+        problems: builtins.list[str] = []
+        columns = ["row_id", "user", "name", "image_index", "image", "image_sha256", "vector"]
+        for r in self.table.rows("image_index >= 0", columns):
+            where = (
+                f"user {r['user']!r}, concept {r['name']!r}, image {r['image_index'] + 1} "
+                f"(row {r['row_id']})"
+            )
+            if hashlib.sha256(r["image"]).hexdigest() != r["image_sha256"]:
+                problems.append(f"{where}: the image bytes do not match their SHA-256")
+            vector = np.asarray(r["vector"], dtype=np.float32)
+            norm = float(np.linalg.norm(vector)) if np.isfinite(vector).all() else float("nan")
+            if not abs(norm - 1.0) <= UNIT_TOLERANCE:
+                problems.append(f"{where}: the vector is not a finite unit vector (length {norm})")
+        return problems
 
     def purge(self) -> None:
         """Erase from disk every deleted concept's bytes: compact, then drop old versions.
