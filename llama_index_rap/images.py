@@ -60,11 +60,14 @@ class ImageLimits:
             among them) raise :class:`ImageTooLargeError` before they are decoded.
         max_bytes: Largest encoded size accepted.
         min_side: Smallest width or height accepted.
+        max_aspect: Largest ratio of the long side to the short one (an 8 x 1,000,000
+            strip is within the pixel limit but costs gigabytes to decode and encode).
     """
 
     max_pixels: int = DEFAULT_MAX_PIXELS
     max_bytes: int = DEFAULT_MAX_BYTES
     min_side: int = DEFAULT_MIN_SIDE
+    max_aspect: float = 100.0
 
 
 @dataclass(frozen=True)
@@ -272,7 +275,16 @@ def decode(data: bytes, label: str, limits: ImageLimits = ImageLimits()) -> Load
                 f"{label} is not an image PIL can read (PNG, JPEG, WebP, GIF, BMP, TIFF...); "
                 "check that the file is really an image"
             ) from e
+        except (OSError, SyntaxError, ValueError) as e:  # e.g. text or ICC chunks too large
+            raise UnreadableImageError(
+                f"image {label} cannot be read ({e}); give a plain JPEG or PNG"
+            ) from e
         width, height = img.size
+        if max(width, height) > limits.max_aspect * min(width, height):
+            raise ImageTooLargeError(
+                f"image {label} is {width}x{height}: one side is over {limits.max_aspect:g} "
+                "times the other (a strip, not a photo); crop it or raise max_aspect"
+            )
         if width * height > limits.max_pixels:
             raise ImageTooLargeError(
                 f"image {label} is {width}x{height} = {width * height} pixels, over the limit "

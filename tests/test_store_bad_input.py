@@ -12,7 +12,7 @@ from llama_index_rap import errors
 from llama_index_rap.images import ImageLimits, load_image
 from llama_index_rap.store import ConceptStore, StoreLimits
 from tests.badinputs import bad_cases
-from tests.imagegen import photo
+from tests.imagegen import photo, save
 
 CASE_IDS = [c.id for c in bad_cases(Path(os.environ.get("TMPDIR", "/tmp")))]
 
@@ -129,3 +129,63 @@ def test_refusals_stay_specific_after_ultralytics_patches_pil() -> None:
 
     with pytest.raises(errors.UnreadableImageError):
         load_image(b"definitely not an image")
+
+
+def test_replaced_photos_are_erased_with_purge(db_dir: Path, store: ConceptStore) -> None:
+    first = store.remember("Bo", photo(1), "My dog.")
+    data = first.images[0].data or store.get("Bo").images[0].data
+    assert data is not None
+    marker = data[100:164]
+
+    def holders() -> list[Path]:
+        return [p for p in db_dir.rglob("*") if p.is_file() and marker in p.read_bytes()]
+
+    store.update("Bo", add_images=[photo(2)], remove_images=[first.images[0].sha256])
+    assert holders()  # without purge an older version keeps the replaced photo
+    store.update("Bo", description="Still my dog.", purge=True)
+    assert holders() == []
+    store.remember("Mam", photo(3), "My mother.")
+    mam = (store.get("Mam").images[0].data or b"")[100:164]
+    store.remember("Mam", photo(4), "My mother, new photo.", replace=True, purge=True)
+    assert not [p for p in db_dir.rglob("*") if p.is_file() and mam in p.read_bytes()]
+
+
+def test_bulk_folders_with_bad_text_and_an_empty_user_are_one_line_errors(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from llama_index_rap.cli import main
+    from llama_index_rap.errors import InvalidUserError
+
+    with pytest.raises(InvalidUserError):
+        ConceptStore(tmp_path / "db", user="")
+    runner = CliRunner()
+    base = ["--db", str(tmp_path / "db"), "--models", "tiny"]
+    empty = runner.invoke(main, [*base, "--user", "", "list"])
+    assert empty.exit_code != 0 and "user is empty" in empty.output
+    for case, (file, data) in {
+        "latin1": ("description.txt", "Bo, mon chien fid\xe8le.".encode("latin-1")),
+        "nested": ("concept.json", ("[" * 100_000 + "]" * 100_000).encode()),
+        "json-latin1": ("concept.json", '{"description": "caf\xe9"}'.encode("latin-1")),
+    }.items():
+        folder = tmp_path / case / "Bo"
+        folder.mkdir(parents=True)
+        save(photo(1), folder / "bo.png")
+        (folder / file).write_bytes(data)
+        result = runner.invoke(main, [*base, "remember", "--from-dir", str(tmp_path / case)])
+        assert result.exit_code != 0 and "Traceback" not in result.output, (case, result.output)
+        assert file in result.output and len(result.output.strip().splitlines()) == 1
+
+
+def test_strips_and_oversized_png_chunks_are_refused_before_decoding() -> None:
+    from PIL import PngImagePlugin
+
+    strip = io.BytesIO()
+    Image.new("L", (8, 200_000)).save(strip, format="PNG")
+    with pytest.raises(errors.ImageTooLargeError, match="strip"):
+        load_image(strip.getvalue())
+    info = PngImagePlugin.PngInfo()
+    info.add_text("comment", "x" * (PngImagePlugin.MAX_TEXT_CHUNK + 10), zip=True)
+    chunky = io.BytesIO()
+    Image.new("RGB", (32, 32)).save(chunky, format="PNG", pnginfo=info)
+    with pytest.raises(errors.UnreadableImageError, match="cannot be read"):
+        load_image(chunky.getvalue())

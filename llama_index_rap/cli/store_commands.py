@@ -30,6 +30,9 @@ def register(group: click.Group) -> None:
 @click.option("-a", "--alias", "aliases", multiple=True, help="Another name (repeatable).")
 @click.option("--replace", is_flag=True, help="Overwrite a concept of the same name.")
 @click.option(
+    "--purge", is_flag=True, help="With --replace: erase the replaced photos from disk too."
+)
+@click.option(
     "--batch-size",
     type=int,
     default=256,
@@ -50,6 +53,7 @@ def remember(
     category: str | None,
     aliases: tuple[str, ...],
     replace: bool,
+    purge: bool,
     batch_size: int,
     from_dir: Path | None,
 ) -> None:
@@ -57,14 +61,14 @@ def remember(
     if from_dir is not None:
         if name or images:
             raise click.UsageError("give either NAME IMAGE... or --from-dir, not both")
-        _remember_dir(state, from_dir, replace, batch_size)
+        _remember_dir(state, from_dir, replace, batch_size, purge)
         return
     if not name or not images:
         raise click.UsageError("give NAME and at least one IMAGE (or --from-dir DIR)")
     if description is None:
         raise click.UsageError("--description is required: say in a line who or what it is")
     concept = state.store.remember(
-        name, list(images), description, category, aliases, replace=replace
+        name, list(images), description, category, aliases, replace=replace, purge=purge
     )
     count = len(concept.images)
     click.echo(
@@ -73,7 +77,7 @@ def remember(
     state.random_weights_note()
 
 
-def _remember_dir(state: CliState, root: Path, replace: bool, batch_size: int) -> None:
+def _remember_dir(state: CliState, root: Path, replace: bool, batch_size: int, purge: bool) -> None:
     from tqdm import tqdm
 
     from llama_index_rap.store import ConceptInput
@@ -87,6 +91,7 @@ def _remember_dir(state: CliState, root: Path, replace: bool, batch_size: int) -
             on_conflict="replace" if replace else "error",
             progress=lambda n: bar.update(n - bar.n),
             batch_size=batch_size,
+            purge=purge,
         )
     click.echo(f"remembered {len(done)} concepts from {root} for user {state.store.user}")
     state.random_weights_note()
@@ -99,12 +104,19 @@ def _read_concept_folder(folder: Path) -> dict[str, object]:
     if (folder / "concept.json").is_file():
         try:
             meta = json.loads((folder / "concept.json").read_text(encoding="utf-8"))
-        except json.JSONDecodeError as e:
-            raise ImportFormatError(f"{folder / 'concept.json'} is not valid JSON ({e})") from e
+        except (json.JSONDecodeError, UnicodeDecodeError, RecursionError) as e:
+            raise ImportFormatError(
+                f"{folder / 'concept.json'} is not valid UTF-8 JSON of reasonable depth ({e})"
+            ) from e
         if not isinstance(meta, dict):
             raise ImportFormatError(f"{folder / 'concept.json'} must hold a JSON object")
     elif (folder / "description.txt").is_file():
-        meta = {"description": (folder / "description.txt").read_text(encoding="utf-8")}
+        try:
+            meta = {"description": (folder / "description.txt").read_text(encoding="utf-8")}
+        except UnicodeDecodeError as e:
+            raise ImportFormatError(
+                f"{folder / 'description.txt'} is not UTF-8 text ({e}); save it as UTF-8"
+            ) from e
     else:
         raise ImportFormatError(
             f"{folder} has no concept.json or description.txt; add one saying who or what "

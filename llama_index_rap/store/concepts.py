@@ -114,7 +114,8 @@ class ConceptStore:
     ) -> None:
         self.uri = str(uri) if uri is not None else default_uri()
         self.limits = limits or StoreLimits()
-        self.user = clean_user(user or os.environ.get("RAP_USER") or DEFAULT_USER, self.limits)
+        given = user if user is not None else os.environ.get("RAP_USER") or DEFAULT_USER
+        self.user = clean_user(given, self.limits)  # "" is refused, as everywhere else
         self.table = ConceptTable(self.uri, table, storage_options, watch_versions)
         self._embedding: ImageEncoder | None = None
         if embedding is not None:
@@ -267,6 +268,7 @@ class ConceptStore:
         *,
         user: str | None = None,
         replace: bool = False,
+        purge: bool = False,
     ) -> Concept:
         """Remember a concept from one or more images; the next search sees it.
 
@@ -278,6 +280,8 @@ class ConceptStore:
             aliases: Other names it answers to.
             user: Owner; the store's user by default.
             replace: Overwrite an existing concept of that name.
+            purge: With ``replace``, also erase the replaced photos, description and vectors
+                from disk (as ``forget(purge=True)`` does).
 
         Returns:
             The stored concept.
@@ -288,9 +292,8 @@ class ConceptStore:
             InvalidInputError: A bad name, description, category or alias (nothing written).
         """
         item = ConceptInput(name, images, description, category, aliases)
-        return self.remember_many([item], user=user, on_conflict="replace" if replace else "error")[
-            0
-        ]
+        on_conflict: OnConflict = "replace" if replace else "error"
+        return self.remember_many([item], user=user, on_conflict=on_conflict, purge=purge)[0]
 
     def remember_many(
         self,
@@ -301,6 +304,7 @@ class ConceptStore:
         progress: Callable[[int], None] | None = None,
         vectors: Sequence[KnownVectors] | None = None,
         batch_size: int = WRITE_CHUNK,
+        purge: bool = False,
     ) -> builtins.list[Concept]:
         """Remember many concepts, checking all of them before anything is written.
 
@@ -318,6 +322,7 @@ class ConceptStore:
                 instead of encoding the image (``None`` entries are encoded).
             batch_size: Concepts encoded and committed together. A crash loses at most the
                 batch in flight (never part of a concept); running again completes it.
+            purge: Erase what ``"replace"`` overwrote from disk too (old versions dropped).
 
         Returns:
             The stored concepts, in the order given.
@@ -331,7 +336,10 @@ class ConceptStore:
             raise InvalidInputError(f"batch_size must be at least 1, got {batch_size}")
         if any(v is not None for v in known):
             known = check_vectors(known, checked, self.dim or self.embedding.dim)
-        return self._writes.store(uid, checked, known, on_conflict, progress, batch=batch_size)
+        stored = self._writes.store(uid, checked, known, on_conflict, progress, batch=batch_size)
+        if purge:
+            self.purge()
+        return stored
 
     def update(
         self,
@@ -344,6 +352,7 @@ class ConceptStore:
         aliases: Sequence[str] | None = None,
         add_images: Sequence[ImageInput] = (),
         remove_images: Sequence[str] = (),
+        purge: bool = False,
     ) -> Concept:
         """Change a concept in one commit; only the given fields change.
 
@@ -356,6 +365,8 @@ class ConceptStore:
             aliases: New aliases (replace the old ones).
             add_images: Images to add (encoded now).
             remove_images: SHA-256 digests (or unique prefixes) of images to drop.
+            purge: Also erase what the update replaced or dropped from disk (old versions
+                dropped, as ``forget(purge=True)`` does); without it older versions keep it.
 
         Raises:
             ConceptNotFoundError: No such concept.
@@ -386,9 +397,12 @@ class ConceptStore:
             checked = check_concept(item, self.limits)
             known |= {r["image_sha256"]: np.asarray(r["vector"], np.float32) for r in kept}
             vectors = [known.get(img.sha256) for img in checked.images]
-            return self._writes.store(
+            stored = self._writes.store(
                 uid, [checked], [vectors], "replace", None, existing_id=first["concept_id"]
             )[0]
+            if purge:
+                self.purge()
+            return stored
 
     def _encode(self, images: Sequence[LoadedImage]) -> builtins.list[np.ndarray]:
         """Vectors of decoded images (none to encode: no model loaded)."""

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import time
 import warnings
 from collections.abc import Sequence
 from datetime import timedelta
@@ -175,10 +176,17 @@ class ConceptTable:
         table = self.open()
         if table is None:
             return None
-        try:
-            return table.search().where(where).select(list(columns)).limit(None).to_arrow()
-        except (OSError, RuntimeError) as e:
-            raise self.damaged(e) from e
+        for attempt in range(3):
+            try:
+                return table.search().where(where).select(list(columns)).limit(None).to_arrow()
+            except (OSError, RuntimeError) as e:
+                # a purge in another process may have removed the files of the version this
+                # read began on: read the newest version again before calling it damage
+                if attempt == 2 or "not found" not in str(e).lower():
+                    raise self.damaged(e) from e
+                time.sleep(0.05 * (attempt + 1))
+                table.checkout_latest()
+        raise AssertionError("unreachable")
 
     def damaged(self, error: BaseException) -> StoreError:
         """The error for a table whose files cannot be read (a truncated or missing file)."""

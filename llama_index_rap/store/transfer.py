@@ -140,7 +140,7 @@ def read_export(folder: Path, limits: StoreLimits) -> ImportBatch:
                 category=entry.get("category"),
                 aliases=entry.get("aliases") or (),
             )
-        except (KeyError, TypeError, ValueError) as e:
+        except (KeyError, TypeError, ValueError, RecursionError) as e:
             raise ImportFormatError(f"{where} is not a concept record ({e})") from e
         checked = _checked(item, limits, where)
         concepts.append(checked)
@@ -249,7 +249,7 @@ def _read_json(path: Path, what: str) -> Any:
         return json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError as e:
         raise ImportFormatError(f"{what} {path} does not exist") from e
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError, RecursionError) as e:
         raise ImportFormatError(f"{what} {path} is not valid JSON ({e})") from e
 
 
