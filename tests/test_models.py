@@ -101,7 +101,7 @@ def test_missing_weights_fail_at_once_with_a_clear_message(monkeypatch, tmp_path
     default = get_profile("default")
     cases = [
         (loaders.load_clip, DEFAULT_CLIP, ["ViT-L-14-336:openai", "HuggingFace cache", "--clip"]),
-        (loaders.load_detector, DEFAULT_DETECTOR, ["yolov8x-worldv2.pt", "--detector"]),
+        (loaders.load_detector, DEFAULT_DETECTOR, ["yolov8x-worldv2.pt", "with_models(detector="]),
         (loaders.load_vlm, default.vlm, ["Qwen/Qwen2-VL-2B-Instruct", "--vlm DIR"]),
         (loaders.load_clip, ClipSpec("ViT-B-32", str(tmp_path / "x.pt")), ["x.pt", "--clip"]),
         (loaders.load_detector, DetectorSpec(str(tmp_path / "mine.pt")), ["mine.pt"]),

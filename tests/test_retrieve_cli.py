@@ -59,7 +59,7 @@ def test_retrieve_prints_json_and_writes_the_picture(rap, tmp_path: Path) -> Non
     data = json.loads(result.output[: result.output.rindex("}") + 1])
     assert [(c["name"], c["reason"]) for c in data["concepts"]] == [
         ("Mam", "name"),
-        ("Bo", "detection"),
+        ("Bo", "box"),
     ]
     assert data["concepts"][1]["box"] == list(BO_BOX)
     assert set(data["timings"]) >= {"encode", "search", "total"}
@@ -71,7 +71,7 @@ def test_retrieve_prints_json_and_writes_the_picture(rap, tmp_path: Path) -> Non
     plain = rap("retrieve", str(query), "--box", "20,30,170,140", "--max-distance", "0.02")
     assert (
         "Bo: distance" in plain.output
-        and "found by detection at [20, 30, 170, 140]" in plain.output
+        and "found in a box you gave at [20, 30, 170, 140]" in plain.output
     )
     whole = rap("retrieve", str(query), "--no-detector", "--max-distance", "0.02")
     assert "no known concept in this image" in whole.output  # Bo is too small in the scene
@@ -105,3 +105,9 @@ def test_annotate_labels_matches_and_dims_unknowns() -> None:
     assert tuple(matched) != (255, 255, 255) and tuple(unknown) != (255, 255, 255)
     assert matched.std() > unknown.std()  # colour for a match, grey for an unknown
     assert (out[180:, :] != 255).any()  # the note is written at the bottom
+
+
+def test_top_k_zero_is_refused(rap, tmp_path: Path) -> None:
+    image = save(photo(1), tmp_path / "bo.png")
+    result = rap("retrieve", str(image), "--top-k", "0")
+    assert result.exit_code == 2 and "--top-k" in result.output and "Traceback" not in result.output

@@ -57,7 +57,7 @@ def test_caller_boxes_retrieve_exactly_the_pasted_concepts(filled: ConceptStore)
     bo = by_name["Bo"]
     assert isinstance(bo.node, ImageNode)
     assert bo.node.text == "Bo is my dog."
-    assert bo.node.metadata["reason"] == "detection"
+    assert bo.node.metadata["reason"] == "box"  # a box the caller gave, not a detection
     assert bo.node.metadata["box"] == list(BO_BOX) and bo.node.metadata["crop_index"] == 0
     assert by_name["Toy"].node.metadata["crop_index"] == 1
     assert bo.node.metadata["category"] == "dog" and bo.node.metadata["aliases"] == ["Bobo"]

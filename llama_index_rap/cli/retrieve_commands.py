@@ -27,13 +27,27 @@ def _parse_box(text: str) -> tuple[float, float, float, float]:
     return (x0, y0, x1, y1)
 
 
+HOW_FOUND = {
+    "name": "by name in the question",
+    "box": "in a box you gave",
+    "detection": "by detection",
+    "whole-image": "in the whole image",
+    "text": "by text",
+}
+"""How ``rap retrieve`` says why each concept was found."""
+
 @click.command()
 @click.argument("image", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("-q", "--question", default="", help="A question; concepts it names come first.")
 @click.option("--box", "boxes", multiple=True, help="A region to search, x0,y0,x1,y1 (repeatable).")
 @click.option("--no-detector", is_flag=True, help="Search the whole image (and --box) only.")
 @click.option(
-    "-k", "--top-k", type=int, default=2, show_default=True, help="Concepts from the image."
+    "-k",
+    "--top-k",
+    type=click.IntRange(min=1),
+    default=2,
+    show_default=True,
+    help="Concepts from the image (at least 1).",
 )
 @click.option(
     "--max-distance",
@@ -101,7 +115,8 @@ def retrieve(
             click.echo("no known concept in this image")
         for f in found:
             where = f" at {f['box']}" if f["box"] else ""
-            click.echo(f"{f['name']}: distance {f['distance']}, found by {f['reason']}{where}")
+            how = HOW_FOUND.get(f["reason"], f"by {f['reason']}")
+            click.echo(f"{f['name']}: distance {f['distance']}, found {how}{where}")
         if show is not None:
             click.echo(f"wrote {show}")
     state.random_weights_note()

@@ -6,7 +6,7 @@ from llama_index.core.bridge.pydantic import Field
 from llama_index.core.postprocessor.types import BaseNodePostprocessor
 from llama_index.core.schema import NodeWithScore, QueryBundle
 
-_REASON_ORDER = {"name": 0, "detection": 1, "whole-image": 1, "text": 2}
+_REASON_ORDER = {"name": 0, "box": 1, "detection": 1, "whole-image": 1, "text": 2}
 
 
 class ConceptContextPostprocessor(BaseNodePostprocessor):

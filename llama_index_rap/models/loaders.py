@@ -282,7 +282,10 @@ def _find_detector_weights(weights: str, weights_dir: Path) -> Path | str:
     for candidate in (path, weights_dir / path.name):
         if candidate.is_file():
             return candidate
-    fix = f"put {path.name} in {weights_dir} or pass --detector /path/to/{path.name}"
+    fix = (
+        f"put {path.name} in {weights_dir}, or name the file: "
+        f"get_profile(...).with_models(detector='/path/to/{path.name}')"
+    )
     if os.sep in weights:
         raise ModelNotFoundError(f"detector weights {weights!r} do not exist; {fix}")
     if hf_offline():

@@ -11,9 +11,9 @@ from llama_index.core.schema import ImageNode, NodeWithScore
 from llama_index_rap.detect.boxes import Box
 from llama_index_rap.store.schema import Concept
 
-Reason = Literal["name", "detection", "whole-image", "text"]
-"""Why a concept was retrieved: named in the question, matched a detected (or given) box,
-matched the whole image, or matched a text query through the text tower."""
+Reason = Literal["name", "box", "detection", "whole-image", "text"]
+"""Why a concept was retrieved: named in the question, matched a box the caller gave, matched
+a detected box, matched the whole image, or matched a text query through the text tower."""
 
 NAME_SCORE = 1.0
 

@@ -338,7 +338,13 @@ class RAPRetriever(MultiModalRetriever):
                     continue
                 old = best.get(hit.concept_id)
                 if old is None or hit.distance < old.distance:
-                    reason: Reason = "whole-image" if box is None else "detection"
+                    reason: Reason = (
+                        "whole-image"
+                        if box is None
+                        else "box"
+                        if crop_index < given
+                        else "detection"
+                    )
                     best[hit.concept_id] = Match(
                         hit.concept_id, reason, hit.distance, hit.row_id, crop_index, box
                     )
