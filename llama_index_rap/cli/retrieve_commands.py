@@ -36,6 +36,7 @@ HOW_FOUND = {
 }
 """How ``rap retrieve`` says why each concept was found."""
 
+
 @click.command()
 @click.argument("image", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("-q", "--question", default="", help="A question; concepts it names come first.")
