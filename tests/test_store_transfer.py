@@ -156,12 +156,15 @@ def test_remember_many_checks_given_vectors(store: ConceptStore) -> None:
 
     unit = store.embedding.embed_images([photo(1)])[0]
     items = [ConceptInput("Bo", photo(1), "My dog.")]
-    for bad, words in ((unit * 1000, "length"), (unit[:5], "dimensions")):
+    inf = np.full_like(unit, np.inf)
+    for bad, words in ((unit * 0, "length"), (unit[:5], "dimensions"), (inf, "inf or NaN")):
         with pytest.raises(InvalidInputError, match=words):
             store.remember_many(items, vectors=[[bad]])
     assert store.count() == 0
-    store.remember_many(items, vectors=[[unit]])
+    store.remember_many(items, vectors=[[unit * 1000]])  # a caller's vector is scaled to unit
     assert store.search(unit[None], k=1)[0][0].distance < 1e-6
+    other = store.embedding.embed_images([photo(2)])[0]
+    assert store.search(other[None], k=1)[0][0].distance > 1e-3  # not first for everything
 
 
 def test_import_reads_only_regular_files_inside_the_export(

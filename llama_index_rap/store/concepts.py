@@ -319,7 +319,8 @@ class ConceptStore:
                 ``"replace"``. Identical content is never written twice.
             progress: Called with the number of concepts finished after each batch.
             vectors: Per concept, per image, a vector made by this store's encoder to use
-                instead of encoding the image (``None`` entries are encoded).
+                instead of encoding the image (``None`` entries are encoded). Each must be
+                finite and of the table's dimension; it is scaled to unit length.
             batch_size: Concepts encoded and committed together. A crash loses at most the
                 batch in flight (never part of a concept); running again completes it.
             purge: Erase what ``"replace"`` overwrote from disk too (old versions dropped).
@@ -335,7 +336,7 @@ class ConceptStore:
         if batch_size < 1:
             raise InvalidInputError(f"batch_size must be at least 1, got {batch_size}")
         if any(v is not None for v in known):
-            known = check_vectors(known, checked, self.dim or self.embedding.dim)
+            known = check_vectors(known, checked, self.dim or self.embedding.dim, normalise=True)
         stored = self._writes.store(uid, checked, known, on_conflict, progress, batch=batch_size)
         if purge:
             self.purge()

@@ -233,16 +233,25 @@ UNIT_TOLERANCE = 1e-3
 
 
 def check_vectors(
-    known: Sequence[KnownVectors], checked: Sequence[CheckedConcept], dim: int
+    known: Sequence[KnownVectors],
+    checked: Sequence[CheckedConcept],
+    dim: int,
+    normalise: bool = False,
 ) -> list[KnownVectors]:
     """Vectors made elsewhere (an export, a caller), checked before anything is written.
 
-    Each must be finite, of the table's dimension and of unit length within
-    :data:`UNIT_TOLERANCE`: a vector 1000 times a unit vector, or one with ``inf`` or
-    ``NaN``, would come first for every query of its user or break every user's index.
+    Each must be finite, of the table's dimension and (unless ``normalise``) of unit length
+    within :data:`UNIT_TOLERANCE`: a vector 1000 times a unit vector, or one with ``inf``
+    or ``NaN``, would come first for every query of its user or break every user's index.
+
+    Args:
+        known: Per concept, per image, a vector or ``None``.
+        checked: The concepts they belong to.
+        dim: The table's dimension.
+        normalise: Scale each (non-zero) vector to unit length instead of refusing it.
 
     Returns:
-        The same vectors as float32 arrays.
+        The vectors as float32 unit vectors.
 
     Raises:
         InvalidInputError: A vector fails a check (which, of which image of which concept).
@@ -271,6 +280,8 @@ def check_vectors(
             if not np.isfinite(array).all():
                 raise InvalidInputError(f"{where} holds inf or NaN")
             norm = float(np.linalg.norm(array))
+            if normalise and norm > 1e-6:
+                array, norm = array / norm, 1.0
             if abs(norm - 1.0) > UNIT_TOLERANCE:
                 raise InvalidInputError(
                     f"{where} has length {norm:.6g}, not 1: vectors must be unit length, as "
