@@ -15,7 +15,7 @@ import importlib
 import json
 import tempfile
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from llama_index.core.agent.workflow import FunctionAgent, ToolCall
 from llama_index.core.workflow import Context
@@ -66,10 +66,9 @@ async def run(args: argparse.Namespace) -> list[str]:
     pictures.park().save(photos / "park.png")
     store = ConceptStore(photos / "db", models=profile, user="me")
     # the tiny random encoder puts the park photo 0.06 from Bo's: 0.1 lets the whole-image
-    # search find him; 0.8 is the documented cut-off for the real ViT-L-14-336
-    retriever = RAPRetriever(
-        store, detector=None, max_distance=0.1 if profile.random_weights else 0.8
-    )
+    # search find him (its profile's 0.02 keeps only near-copies); real encoders keep theirs
+    distance: float | Literal["profile"] = 0.1 if profile.random_retrieval else "profile"
+    retriever = RAPRetriever(store, detector=None, max_distance=distance)
     engine = RAPQueryEngine(retriever, HuggingFaceVLM.from_spec(profile.vlm, max_new_tokens=30))
     tools = RAPToolSpec(store, retriever=retriever, engine=engine, allowed_roots=[photos])
     llm = load_llm(args.llm) if args.llm else scripted(photos)

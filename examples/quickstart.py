@@ -32,7 +32,7 @@ def main() -> None:
 
     # Tiny models have random weights: the retriever is told where the pasted concepts are.
     boxes = list(pictures.FAMILY_BOXES.values()) if random else []
-    retriever = RAPRetriever(store, max_distance=0.02 if random else 0.8)
+    retriever = RAPRetriever(store)  # the profile's match distance
     engine = RAPQueryEngine(retriever, HuggingFaceVLM.from_spec(profile.vlm, max_new_tokens=40))
 
     caption = engine.caption(pictures.family(), boxes=boxes)

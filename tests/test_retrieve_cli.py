@@ -111,3 +111,21 @@ def test_top_k_zero_is_refused(rap, tmp_path: Path) -> None:
     image = save(photo(1), tmp_path / "bo.png")
     result = rap("retrieve", str(image), "--top-k", "0")
     assert result.exit_code == 2 and "--top-k" in result.output and "Traceback" not in result.output
+
+
+def test_at_the_tiny_profiles_defaults_a_never_seen_picture_retrieves_nothing(
+    rap, tmp_path: Path
+) -> None:
+    from llama_index_rap.models.specs import get_profile
+
+    assert get_profile("tiny").max_distance == 0.02  # its own, not the ViT-L-14-336's 0.8
+    for i, name in ((1, "Bo"), (2, "Mam")):
+        made = rap("remember", name, str(save(photo(i), tmp_path / f"{name}.png")), "-d", "x")
+        assert made.exit_code == 0
+    grey = save(Image.new("RGB", (200, 150), (128, 128, 128)), tmp_path / "grey.png")
+    never = save(photo(42), tmp_path / "never-seen.png")
+    for picture in (grey, never):
+        found = json.loads(rap("retrieve", str(picture), "--json").stdout)  # CLI defaults
+        assert found["concepts"] == [], picture.name
+    again = json.loads(rap("retrieve", str(tmp_path / "Bo.png"), "--no-detector", "--json").stdout)
+    assert [c["name"] for c in again["concepts"]] == ["Bo"]  # and the same picture still does

