@@ -299,3 +299,18 @@ def test_settings_llm_is_used_when_no_llm_is_given(retriever: RAPRetriever) -> N
     finally:
         Settings.llm = None
     assert str(engine.ask(bo_scene(), "Who?")) == "from Settings"
+
+
+def test_recognize_says_no_when_retrieval_does_not_see_the_concept(
+    retriever: RAPRetriever,
+) -> None:
+    stranger = scene([(photo(42), BO_BOX)])  # someone else's dog where Bo would be
+    yes = RecordingLLM(answer="Yes.")
+    said = RAPQueryEngine(retriever, yes).recognize(stranger, "Bo", boxes=[BO_BOX])
+    meta = said.metadata or {}
+    assert meta["evidence"]["found_in_image"] is False
+    assert meta["vlm_said"] is True and meta["recognized"] is False  # the VLM is overruled
+    trusted = RAPQueryEngine(retriever, yes, trust_vlm=True).recognize(stranger, "Bo")
+    assert (trusted.metadata or {})["recognized"] is True
+    seen = RAPQueryEngine(retriever, yes).recognize(bo_scene(), "Bo", boxes=[BO_BOX])
+    assert (seen.metadata or {})["recognized"] is True

@@ -63,6 +63,8 @@ class RAPQueryEngine(BaseQueryEngine):
             system prompt are also reached through ``get_prompts()`` / ``update_prompts()``
             (keys ``pair_template`` and ``system_prompt``).
         caption_instruction: The question of the ``caption`` task.
+        trust_vlm: For ``recognize``: take the model's yes even when retrieval did not
+            match the concept in the image (by default retrieval's "not there" is a no).
         streaming: Return a ``StreamingResponse`` whose tokens arrive as generated.
         callback_manager: LlamaIndex callbacks.
     """
@@ -76,6 +78,7 @@ class RAPQueryEngine(BaseQueryEngine):
         system_prompt: str = DEFAULT_SYSTEM_PROMPT,
         pair_template: PromptTemplate = RAP_PAIR_TEMPLATE,
         caption_instruction: str = CAPTION_INSTRUCTION,
+        trust_vlm: bool = False,
         streaming: bool = False,
         callback_manager: CallbackManager | None = None,
     ) -> None:
@@ -84,6 +87,7 @@ class RAPQueryEngine(BaseQueryEngine):
         self.pipeline = RAPPipeline(retriever, postprocessors, system_prompt, pair_template)
         self.llm = default_llm(retriever, llm)
         self.caption_instruction = caption_instruction
+        self.trust_vlm = trust_vlm
         self.streaming = streaming
 
     def _get_prompt_modules(self) -> dict[str, Any]:
@@ -108,9 +112,11 @@ class RAPQueryEngine(BaseQueryEngine):
     def recognize(self, image: ImageInput, name: str, **kwargs: Any) -> RESPONSE_TYPE:
         """Whether the concept ``name`` is in ``image``: yes or no, with the evidence.
 
-        ``metadata["recognized"]`` is the model's yes (``True``), no (``False``) or neither
-        (``None``); ``metadata["evidence"]`` says whether retrieval matched the concept in the
-        image, at what distance and where.
+        ``metadata["recognized"]`` is ``True`` (yes), ``False`` (no) or ``None`` (unclear):
+        no when retrieval did not match the concept in the image, whatever the model says
+        (unless the engine was built with ``trust_vlm=True``), else the model's answer;
+        ``metadata["vlm_said"]`` is the model's own, and ``metadata["evidence"]`` says whether
+        retrieval matched the concept in the image, at what distance and where.
         """
         return self.query(RAPQuery("", image=image, task="recognize", name=name, **kwargs))
 
@@ -175,8 +181,12 @@ class RAPQueryEngine(BaseQueryEngine):
         return self.retriever.store.get(name, user=user).name  # ConceptNotFoundError if unknown
 
     def _finish(self, prepared: _Prepared, answer: str) -> None:
-        if prepared.metadata["task"] == "recognize":
-            prepared.metadata["recognized"] = parse_yes_no(answer)
+        meta = prepared.metadata
+        if meta["task"] == "recognize":
+            said = parse_yes_no(answer)
+            seen = meta["evidence"]["found_in_image"]
+            meta["vlm_said"] = said
+            meta["recognized"] = said if (seen or self.trust_vlm) else False
 
     def _stream(self, prepared: _Prepared) -> StreamingResponse:
         start = time.perf_counter()
