@@ -160,6 +160,27 @@ def _pool() -> ThreadPoolExecutor:
     return ThreadPoolExecutor(min(4, os.cpu_count() or 1), thread_name_prefix="rap-prep")
 
 
+def in_batches(
+    items: Sequence[Any], step: int, dim: int, forward: Callable[[list[Any]], Any]
+) -> np.ndarray:
+    """``forward`` on ``step`` items at a time (no gradients), as one matrix of unit rows.
+
+    Args:
+        items: Pictures or texts.
+        step: Items per forward pass.
+        dim: Width of a row.
+        forward: From a list of items to their ``(n, dim)`` features (torch or numpy).
+    """
+    import torch
+
+    out = np.empty((len(items), dim), dtype=np.float32)
+    for start in range(0, len(items), step):
+        chunk = list(items[start : start + step])
+        with torch.inference_mode():
+            out[start : start + len(chunk)] = unit_rows(forward(chunk))
+    return out
+
+
 def unit_rows(feats: Any) -> np.ndarray:
     """A torch or numpy ``(n, d)`` matrix as float32 rows of length one."""
     arr = feats.detach().cpu().numpy() if hasattr(feats, "detach") else np.asarray(feats)

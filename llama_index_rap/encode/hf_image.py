@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 from pydantic import Field, PrivateAttr
 
-from llama_index_rap.encode.base import RAPEmbedding, rgb_images, unit_rows
+from llama_index_rap.encode.base import RAPEmbedding, in_batches, rgb_images
 from llama_index_rap.errors import EncoderCapabilityError
 from llama_index_rap.images import ImageLimits
 from llama_index_rap.models.image_encoders import LoadedHFImage, hf_image_features, load_hf_image
@@ -58,18 +58,10 @@ class HFImageEmbedding(RAPEmbedding):
         batch_size: int | None = None,
     ) -> np.ndarray:
         """Embed images (PIL images, paths or bytes) in batches; rows are unit vectors."""
-        import torch
-
-        pil = rgb_images(images, limits)
         loaded = self.loaded
-        out = np.empty((len(pil), loaded.dim), dtype=np.float32)
+        pil = rgb_images(images, limits)
         step = batch_size or self.embed_batch_size
-        for start in range(0, len(pil), step):
-            chunk = pil[start : start + step]
-            with torch.inference_mode():
-                feats = hf_image_features(loaded, chunk).float()
-            out[start : start + len(chunk)] = unit_rows(feats)
-        return out
+        return in_batches(pil, step, loaded.dim, lambda c: hf_image_features(loaded, c).float())
 
     def embed_texts(self, texts: Sequence[str]) -> np.ndarray:
         """Embed texts with the text tower (CLIP, SigLIP); rows are unit vectors.
@@ -77,23 +69,17 @@ class HFImageEmbedding(RAPEmbedding):
         Raises:
             EncoderCapabilityError: The model has no text tower or no saved tokenizer.
         """
-        import torch
-
         loaded = self.loaded
         if loaded.tokenizer is None:
             raise EncoderCapabilityError(
                 f"image encoder {self.model_name!r} has no text tower with a tokenizer; "
                 "text-to-image retrieval needs one (a CLIP or SigLIP folder with its tokenizer)"
             )
-        out = np.empty((len(texts), loaded.dim), dtype=np.float32)
-        for start in range(0, len(texts), self.embed_batch_size):
-            chunk = list(texts[start : start + self.embed_batch_size])
-            tokens = loaded.tokenizer(
-                chunk, padding="max_length", truncation=True, return_tensors="pt"
-            )
-            with torch.inference_mode():
-                feats = loaded.model.get_text_features(**tokens.to(loaded.device))
-            out[start : start + len(chunk)] = unit_rows(
-                getattr(feats, "pooler_output", feats).float()
-            )
-        return out
+        tokenizer = loaded.tokenizer
+
+        def forward(chunk: list[str]) -> Any:
+            tokens = tokenizer(chunk, padding="max_length", truncation=True, return_tensors="pt")
+            feats = loaded.model.get_text_features(**tokens.to(loaded.device))
+            return getattr(feats, "pooler_output", feats).float()
+
+        return in_batches(texts, self.embed_batch_size, loaded.dim, forward)

@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 from pydantic import Field, PrivateAttr
 
-from llama_index_rap.encode.base import RAPEmbedding, rgb_images, transform_all, unit_rows
+from llama_index_rap.encode.base import RAPEmbedding, in_batches, rgb_images, transform_all
 from llama_index_rap.encode.transforms import tensor_transform
 from llama_index_rap.images import ImageLimits
 from llama_index_rap.models.loaders import LoadedClip, load_clip
@@ -88,29 +88,21 @@ class OpenCLIPEmbedding(RAPEmbedding):
         """
         import torch
 
-        pil = rgb_images(images, limits)
         loaded = self.loaded
-        out = np.empty((len(pil), loaded.dim), dtype=np.float32)
-        step = batch_size or self.embed_batch_size
-        for start in range(0, len(pil), step):
-            chunk = pil[start : start + step]
-            run = tensor_transform(loaded.preprocess) or loaded.preprocess
+        run = tensor_transform(loaded.preprocess) or loaded.preprocess
+
+        def forward(chunk: list[Any]) -> Any:
             batch = torch.stack(transform_all(run, chunk)).to(loaded.device)
-            with torch.inference_mode():
-                feats = loaded.model.encode_image(batch).float()
-            out[start : start + len(chunk)] = unit_rows(feats)
-        return out
+            return loaded.model.encode_image(batch).float()
+
+        pil = rgb_images(images, limits)
+        return in_batches(pil, batch_size or self.embed_batch_size, loaded.dim, forward)
 
     def embed_texts(self, texts: Sequence[str]) -> np.ndarray:
         """Embed texts through the text tower in batches; rows are unit vectors."""
-        import torch
-
         loaded = self.loaded
-        out = np.empty((len(texts), loaded.dim), dtype=np.float32)
-        for start in range(0, len(texts), self.embed_batch_size):
-            chunk = list(texts[start : start + self.embed_batch_size])
-            tokens = loaded.tokenizer(chunk).to(loaded.device)
-            with torch.inference_mode():
-                feats = loaded.model.encode_text(tokens).float()
-            out[start : start + len(chunk)] = unit_rows(feats)
-        return out
+
+        def forward(chunk: list[str]) -> Any:
+            return loaded.model.encode_text(loaded.tokenizer(chunk).to(loaded.device)).float()
+
+        return in_batches(texts, self.embed_batch_size, loaded.dim, forward)

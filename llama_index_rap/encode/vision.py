@@ -9,7 +9,7 @@ from typing import Any, Literal
 import numpy as np
 from pydantic import Field, PrivateAttr
 
-from llama_index_rap.encode.base import RAPEmbedding, rgb_images, transform_all, unit_rows
+from llama_index_rap.encode.base import RAPEmbedding, in_batches, rgb_images, transform_all
 from llama_index_rap.images import ImageLimits
 from llama_index_rap.models.image_encoders import (
     IMAGENET_MEAN,
@@ -100,18 +100,15 @@ class TorchvisionEmbedding(RAPEmbedding):
         """Embed images (PIL images, paths or bytes) in batches; rows are unit vectors."""
         import torch
 
-        pil = rgb_images(images, limits)
         loaded = self.loaded
         run = _transform(self.resize, self.crop)
-        out = np.empty((len(pil), loaded.dim), dtype=np.float32)
-        step = batch_size or self.embed_batch_size
-        for start in range(0, len(pil), step):
-            chunk = pil[start : start + step]
+
+        def forward(chunk: list[Any]) -> Any:
             batch = torch.stack(transform_all(run, chunk)).to(loaded.device)
-            with torch.inference_mode():
-                feats = loaded.model(batch).flatten(1).float()
-            out[start : start + len(chunk)] = unit_rows(feats)
-        return out
+            return loaded.model(batch).flatten(1).float()
+
+        pil = rgb_images(images, limits)
+        return in_batches(pil, batch_size or self.embed_batch_size, loaded.dim, forward)
 
 
 @functools.lru_cache(maxsize=8)
