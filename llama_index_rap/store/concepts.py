@@ -43,7 +43,6 @@ from llama_index_rap.store.searching import VectorSearch
 from llama_index_rap.store.table import ConceptTable
 from llama_index_rap.store.transfer import read_export, read_rap_database, write_export
 from llama_index_rap.store.validate import (
-    UNIT_TOLERANCE,
     ConceptInput,
     KnownVectors,
     StoreLimits,
@@ -51,6 +50,7 @@ from llama_index_rap.store.validate import (
     check_vectors,
     clean_name,
     clean_user,
+    vector_fault,
 )
 from llama_index_rap.store.writing import WRITE_CHUNK, ConceptWrites, OnConflict
 
@@ -468,10 +468,9 @@ class ConceptStore:
             )
             if hashlib.sha256(r["image"]).hexdigest() != r["image_sha256"]:
                 problems.append(f"{where}: the image bytes do not match their SHA-256")
-            vector = np.asarray(r["vector"], dtype=np.float32)
-            norm = float(np.linalg.norm(vector)) if np.isfinite(vector).all() else float("nan")
-            if not abs(norm - 1.0) <= UNIT_TOLERANCE:
-                problems.append(f"{where}: the vector is not a finite unit vector (length {norm})")
+            fault = vector_fault(r["vector"], len(r["vector"]))
+            if fault is not None:
+                problems.append(f"{where}: the vector is not a finite unit vector (it {fault})")
         return problems
 
     def purge(self) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -232,6 +233,22 @@ UNIT_TOLERANCE = 1e-3
 """How far from 1 a given vector's length may be (float32 rounding is ~1e-7)."""
 
 
+def vector_fault(vector: Any, dim: int) -> str | None:
+    """What is wrong with a vector (given, imported or stored), or ``None``.
+
+    It must have ``dim`` values, all finite, and unit length within :data:`UNIT_TOLERANCE`.
+    """
+    array = np.asarray(vector, dtype=np.float32).reshape(-1)
+    if array.shape != (dim,):
+        return f"has {array.size} dimensions, the table {dim}"
+    if not np.isfinite(array).all():
+        return "holds inf or NaN"
+    norm = float(np.linalg.norm(array))
+    if abs(norm - 1.0) > UNIT_TOLERANCE:
+        return f"has length {norm:.6g}, not 1"
+    return None
+
+
 def check_vectors(
     known: Sequence[KnownVectors],
     checked: Sequence[CheckedConcept],
@@ -256,8 +273,6 @@ def check_vectors(
     Raises:
         InvalidInputError: A vector fails a check (which, of which image of which concept).
     """
-    import numpy as np
-
     out: list[KnownVectors] = []
     for concept, vectors in zip(checked, known, strict=True):
         if vectors is None:
@@ -274,19 +289,19 @@ def check_vectors(
                 row.append(None)
                 continue
             array = np.asarray(vector, dtype=np.float32).reshape(-1)
-            where = f"the vector of image {number} of concept {concept.name!r}"
-            if array.shape != (dim,):
-                raise InvalidInputError(f"{where} has {array.size} dimensions, the table {dim}")
-            if not np.isfinite(array).all():
-                raise InvalidInputError(f"{where} holds inf or NaN")
             norm = float(np.linalg.norm(array))
-            if normalise and norm > 1e-6:
-                array, norm = array / norm, 1.0
-            if abs(norm - 1.0) > UNIT_TOLERANCE:
-                raise InvalidInputError(
-                    f"{where} has length {norm:.6g}, not 1: vectors must be unit length, as "
-                    "the store's encoder makes them (leave it out to have the image encoded)"
+            if normalise and array.shape == (dim,) and np.isfinite(norm) and norm > 1e-6:
+                array = array / norm
+            fault = vector_fault(array, dim)
+            if fault is not None:
+                hint = (
+                    ": vectors must be unit length, as the store's encoder makes them (leave it "
+                    "out to have the image encoded)"
+                    if fault.startswith("has length")
+                    else ""
                 )
+                where = f"the vector of image {number} of concept {concept.name!r}"
+                raise InvalidInputError(f"{where} {fault}{hint}")
             row.append(array)
         out.append(row)
     return out
