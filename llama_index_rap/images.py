@@ -91,8 +91,12 @@ class LoadedImage:
 
     @property
     def sha256(self) -> str:
-        """Hex SHA-256 of the encoded bytes; identifies the image's content."""
-        return hashlib.sha256(self.data).hexdigest()
+        """Hex SHA-256 of the encoded bytes; identifies the image's content.
+
+        Worked out once, when the bytes were decoded (``image.info``).
+        """
+        digest = self.image.info.get(CONTENT_KEY)
+        return str(digest) if digest else hashlib.sha256(self.data).hexdigest()
 
     @property
     def width(self) -> int:
