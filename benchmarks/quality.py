@@ -25,7 +25,6 @@ Run (from the repository root; the photos are read from ``--photos``, never copi
 from __future__ import annotations
 
 import argparse
-import io
 import os
 import random
 import tempfile
@@ -37,48 +36,27 @@ from typing import Any
 
 import numpy as np
 
-from benchmarks.common import save, table
+from benchmarks.common import save
+from benchmarks.dreambooth import (
+    KNOWN,
+    Subject,
+    camera_jpegs,
+    collage,
+    default_photos,
+    distractors,
+    dreambooth,
+    references,
+    split,
+)
+from benchmarks.quality_report import plot, report
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("YOLO_OFFLINE", "1")
 
 PROFILE = "offline"
-KNOWN, STRANGERS = 20, 10
 REFS = (1, 3)
 GROWTH = (20, 50, 100, 200, 500)
 THRESHOLDS = tuple(round(t, 2) for t in np.arange(0.30, 1.01, 0.02))
-
-
-def default_photos() -> Path:
-    """``RAP_PHOTOS`` or ``../shared/photos`` beside the repository."""
-    here = Path(__file__).resolve().parents[1]
-    return Path(os.environ.get("RAP_PHOTOS") or here.parent / "shared" / "photos")
-
-
-@dataclass(frozen=True)
-class Subject:
-    """One DreamBooth subject: its folder name, its class and its photos."""
-
-    name: str
-    category: str
-    photos: tuple[Path, ...]
-
-
-def dreambooth(photos: Path) -> list[Subject]:
-    """The subjects under ``photos/dreambooth`` with their classes (``prompts_and_classes.txt``)."""
-    folder = photos / "dreambooth"
-    classes: dict[str, str] = {}
-    lines = (folder / "prompts_and_classes.txt").read_text().splitlines()
-    start = lines.index("subject_name,class") + 1
-    for line in lines[start:]:
-        if not line.strip():
-            break
-        name, category = line.split(",", 1)
-        classes[name.strip()] = category.strip()
-    return [
-        Subject(name, category, tuple(sorted(p for p in (folder / name).iterdir() if p.is_file())))
-        for name, category in sorted(classes.items())
-    ]
 
 
 @dataclass
@@ -168,19 +146,6 @@ class Bench:
         return [(n.node.metadata["name"], n.node.metadata["distance"]) for n in nodes]
 
 
-def split(subjects: list[Subject], seed: int) -> tuple[list[Subject], list[Subject]]:
-    """20 known subjects and 10 strangers, shuffled by ``seed``."""
-    order = subjects[:]
-    random.Random(seed).shuffle(order)
-    return order[:KNOWN], order[KNOWN : KNOWN + STRANGERS]
-
-
-def references(known: list[Subject], refs: int, seed: int) -> dict[str, list[Path]]:
-    """Each known subject's reference photos (``refs`` of them, chosen by ``seed``)."""
-    rng = random.Random(seed * 101 + refs)
-    return {s.name: rng.sample(list(s.photos), refs) for s in known}
-
-
 def recognition(bench: Bench, subjects: list[Subject], splits: int) -> dict[str, Any]:
     """Whole photos, one subject each: ranking recall, what is handed, distances."""
     categories = {s.name: s.category for s in subjects}
@@ -229,28 +194,6 @@ def recognition(bench: Bench, subjects: list[Subject], splits: int) -> dict[str,
     return {"rows": rows, "distances": distances}
 
 
-def grid(count: int) -> tuple[int, int]:
-    """Columns and rows of a collage of ``count`` photos."""
-    return {2: (2, 1), 3: (3, 1), 4: (2, 2)}[count]
-
-
-def collage(paths: Sequence[Path], cell: int = 320) -> tuple[Any, list[tuple[int, int, int, int]]]:
-    """The photos side by side on a grey canvas, each fitted into its cell; and their boxes."""
-    from PIL import Image
-
-    cols, rows = grid(len(paths))
-    canvas = Image.new("RGB", (cols * cell, rows * cell), (128, 128, 128))
-    boxes = []
-    for i, path in enumerate(paths):
-        photo = Image.open(path).convert("RGB")
-        photo.thumbnail((cell, cell))
-        x = (i % cols) * cell + (cell - photo.width) // 2
-        y = (i // cols) * cell + (cell - photo.height) // 2
-        canvas.paste(photo, (x, y))
-        boxes.append((x, y, x + photo.width, y + photo.height))
-    return canvas, boxes
-
-
 def collages(bench: Bench, subjects: list[Subject], splits: int, per_split: int) -> dict[str, Any]:
     """Collages of 2-4 query photos of different known subjects, their boxes given."""
     by_size: dict[int, Tally] = {n: Tally() for n in (2, 3, 4)}
@@ -272,27 +215,6 @@ def collages(bench: Bench, subjects: list[Subject], splits: int, per_split: int)
         "all": total.figures() | {"collages": total.photos},
         **{str(n): t.figures() | {"collages": t.photos} for n, t in by_size.items()},
     }
-
-
-def distractors(sources: Sequence[Path], count: int, seed: int = 7) -> list[bytes]:
-    """``count`` JPEGs of other objects: random crops (half to all of each side) and flips."""
-    from PIL import Image, ImageOps
-
-    rng = random.Random(seed)
-    images = [Image.open(p).convert("RGB") for p in sources]
-    out = []
-    for _ in range(count):
-        image = rng.choice(images)
-        w, h = image.size
-        cw, ch = int(w * rng.uniform(0.5, 1.0)), int(h * rng.uniform(0.5, 1.0))
-        x, y = rng.randint(0, w - cw), rng.randint(0, h - ch)
-        crop = image.crop((x, y, x + cw, y + ch))
-        if rng.random() < 0.5:
-            crop = ImageOps.mirror(crop)
-        buf = io.BytesIO()
-        crop.save(buf, format="JPEG", quality=90)
-        out.append(buf.getvalue())
-    return out
 
 
 def growth(bench: Bench, subjects: list[Subject], sizes: Sequence[int]) -> list[dict[str, Any]]:
@@ -332,23 +254,6 @@ def growth(bench: Bench, subjects: list[Subject], sizes: Sequence[int]) -> list[
             }
         )
     return rows
-
-
-def camera_jpegs(source: Path, folder: Path, count: int) -> list[Path]:
-    """``count`` different 12-megapixel JPEGs made from one photo (enlarged, with grain)."""
-    from PIL import Image
-
-    base = np.asarray(
-        Image.open(source).convert("RGB").resize((4000, 3000), Image.Resampling.BICUBIC),
-        dtype=np.int16,
-    )
-    paths = []
-    for seed in range(count):
-        grain = np.random.default_rng(seed).integers(-6, 7, base.shape, dtype=np.int16)
-        path = folder / f"camera-{seed}.jpg"
-        Image.fromarray(np.clip(base + grain, 0, 255).astype(np.uint8)).save(path, quality=92)
-        paths.append(path)
-    return paths
 
 
 def camera_jpeg(bench: Bench, source: Path, folder: Path, repeat: int) -> dict[str, float]:
@@ -419,168 +324,6 @@ def tradeoff(distances: dict[str, list[float]]) -> list[dict[str, float]]:
         }
         for t in THRESHOLDS
     ]
-
-
-def plot(
-    distances: dict[str, list[float]], curve: list[dict[str, float]], shipped: float, path: Path
-) -> None:
-    """Distance histograms and the threshold trade-off, the shipped threshold marked."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, (left, right) = plt.subplots(1, 2, figsize=(11, 4))
-    bins = np.linspace(0, 1.6, 41)
-    for label, values in distances.items():
-        left.hist(values, bins=bins, alpha=0.5, label=f"{label} ({len(values)})")
-    left.set(
-        xlabel="distance (squared L2 of unit vectors)",
-        ylabel="photos",
-        title="DreamBooth, MobileNetV2, one photo per concept",
-    )
-    ts = [c["threshold"] for c in curve]
-    right.plot(ts, [c["true_matches_kept"] for c in curve], label="true matches kept")
-    right.plot(ts, [c["strangers_through"] for c in curve], label="strangers let through")
-    right.plot(
-        ts, [c["wrong_concepts_through"] for c in curve], label="nearest wrong concept within"
-    )
-    right.set(xlabel="max_distance", ylabel="share", title="what a threshold keeps")
-    for axis in (left, right):
-        axis.axvline(shipped, color="k", linestyle="--", label=f"shipped {shipped}")
-        axis.legend(fontsize=8)
-    fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=90)
-    plt.close(fig)
-
-
-def mean(rows: Sequence[dict[str, Any]], key: str, sub: str | None = None) -> float:
-    """The mean of a figure over rows (``row[sub][key]`` when ``sub`` is given)."""
-    return float(np.nanmean([(r[sub] if sub else r)[key] for r in rows]))
-
-
-RATES = (
-    "concept_precision",
-    "concept_recall",
-    "strangers_retrieving_nothing",
-    "photos_with_a_wrong_concept",
-)
-
-
-CAMERA_BYTES = (
-    "data_bytes_per_concept",
-    "data_bytes_per_concept_in_one_commit",
-    "budget_bytes_per_concept",
-)
-
-
-def f3(value: float) -> str:
-    """Three decimals."""
-    return f"{value:.3f}"
-
-
-def recognition_rows(rows: list[dict[str, Any]]) -> list[list[Any]]:
-    """Per reference count and rule: ranking recall (mean, range over splits) and the rates."""
-    out: list[list[Any]] = []
-    for refs in REFS:
-        mine = [r for r in rows if r["refs"] == refs]
-        at_1 = [r["recall_at_1"] for r in mine]
-        for rule, sub in (
-            ("shipped defaults", "shipped"),
-            ("nearest 2 (reference)", "reference_rule"),
-        ):
-            ranks = [f3(mean(mine, f"recall_at_{k}")) for k in (1, 2, 5)]
-            rates = [f3(mean(mine, key, sub)) for key in RATES]
-            span = f"{min(at_1):.3f}-{max(at_1):.3f}"
-            out.append([refs, rule, len(mine), ranks[0], span, *ranks[1:], *rates])
-    return out
-
-
-def report(result: dict[str, Any]) -> str:
-    """The Markdown tables."""
-    rates = ["concept precision", "concept recall", "strangers retrieving nothing"]
-    head = f"DreamBooth, {result['encoder']}, max_distance {result['max_distance']}"
-    collage, cam = result["collages"], result["camera_jpeg"]
-    picked = [
-        c
-        for c in result["tradeoff"]
-        if round(c["threshold"] * 100) % 4 == 0 or c["threshold"] == result["max_distance"]
-    ]
-    return "\n\n".join(
-        [
-            f"Whole photos, one subject each ({head}):",
-            table(
-                [
-                    *("photos per concept", "rule", "splits", "recall@1", "range", "recall@2"),
-                    *("recall@5", *rates, "photos with a wrong concept"),
-                ],
-                recognition_rows(result["recognition"]["rows"]),
-            ),
-            "Collages of 2-4 photos of different subjects, boxes given (one photo per concept):",
-            table(
-                [
-                    "photos",
-                    "collages",
-                    "concept precision",
-                    "concept recall",
-                    "with a wrong concept",
-                ],
-                [
-                    [n, collage[n]["collages"]]
-                    + [f3(collage[n][k]) for k in (*RATES[:2], RATES[3])]
-                    for n in ("2", "3", "4", "all")
-                ],
-            ),
-            "Growth (split 0, one photo per concept, distractor concepts added):",
-            table(
-                [
-                    "concepts",
-                    "queries",
-                    "recall@1",
-                    "recall@5",
-                    "concept precision",
-                    "concept recall",
-                ],
-                [
-                    [g["concepts"], g["queries"], f3(g["recall_at_1"]), f3(g["recall_at_5"])]
-                    + [f3(g["shipped"][k]) for k in RATES[:2]]
-                    for g in result["growth"]
-                ],
-            ),
-            "A 12-megapixel camera JPEG remembered (median of runs):",
-            table(
-                [
-                    *("file bytes", "stored image is the file", "remember s", "encoder pass s"),
-                    *("beyond the encoder s", "data bytes per concept"),
-                    *("the same, several per commit", "budget (file + 1.2 x vector)"),
-                    "commit records per remember",
-                ],
-                [
-                    [f"{cam['file_bytes']:.0f}", bool(cam["stored_image_is_the_file"])]
-                    + [f3(cam[k]) for k in ("remember_s", "encoder_pass_s", "beyond_encoder_s")]
-                    + [f"{cam[k]:.0f}" for k in CAMERA_BYTES]
-                    + [f"{cam['commit_bytes_per_remember']:.0f}"]
-                ],
-            ),
-            "What a threshold keeps (one photo per concept, all splits; wrong concept within: "
-            "the photo's nearest wrong concept is nearer than the threshold):",
-            table(
-                [
-                    "max_distance",
-                    "true matches kept",
-                    "strangers let through",
-                    "wrong concept within",
-                ],
-                [
-                    [c["threshold"]]
-                    + [f3(c[k]) for k in ("true_matches_kept", "strangers_through")]
-                    + [f3(c["wrong_concepts_through"])]
-                    for c in picked
-                ],
-            ),
-        ]
-    )
 
 
 def main(argv: list[str] | None = None) -> dict[str, Any]:

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from benchmarks import plumbing, quality, search, stages, vectors
+from benchmarks import dreambooth, plumbing, quality, search, stages, vectors
 
 pytestmark = pytest.mark.slow
 
@@ -63,7 +63,7 @@ def test_plumbing_small_mode(tmp_path: Path) -> None:
 
 
 @pytest.mark.skipif(
-    not (quality.default_photos() / "dreambooth").is_dir(),
+    not (dreambooth.default_photos() / "dreambooth").is_dir(),
     reason="the DreamBooth photos are not beside the repository (../shared/photos)",
 )
 def test_quality_small_mode_on_real_photos(tmp_path: Path) -> None:
