@@ -60,7 +60,6 @@ from benchmarks.vectors import (
 )
 from llama_index_rap.store import ConceptStore
 from llama_index_rap.store.ann import AnnSettings, build_index, partitions_for
-from llama_index_rap.store.versions import SETTLE_NS
 
 
 @dataclass(frozen=True)
@@ -181,8 +180,6 @@ def measure_store(
     start = time.perf_counter()
     search(queries[:1])  # first search: reads the user's vectors or opens the index
     first_ms = (time.perf_counter() - start) * 1000
-    fresh, _ = time_each(search, queries)  # within a second of the last write
-    time.sleep(SETTLE_NS / 1e9 + 0.1)  # at rest: the version is read only if it changed
     (times, found), numpy_times = time_side_by_side(search, numpy_search(vectors), queries)
     crops = [time.perf_counter()]
     for lo in range(0, len(queries) - 7, 8):
@@ -199,7 +196,6 @@ def measure_store(
         refine=settings.refine_factor if path == "index" else None,
         build_s=build_s,
         first_search_ms=first_ms,
-        p50_fresh_ms=ms(fresh, 50),
         numpy_p50_same_loop_ms=ms(numpy_times, 50),
         vs_numpy_same_loop=ms(times, 50) / ms(numpy_times, 50),
         p50_8_crops_ms=ms(np.diff(crops).tolist(), 50),
@@ -313,7 +309,6 @@ def markdown(rows: list[dict[str, Any]]) -> str:
             f(r.get("build_s"), ".1f"),
             f(r["p50_ms"], ".2f"),
             f(r["p99_ms"], ".2f"),
-            f(r.get("p50_fresh_ms"), ".2f"),
             f(r.get("numpy_p50_same_loop_ms"), ".2f"),
             f(r.get("vs_numpy_same_loop", r["vs_numpy_p50"]), ".3f"),
             f(r.get("p50_8_crops_ms"), ".1f"),
@@ -329,7 +324,6 @@ def markdown(rows: list[dict[str, Any]]) -> str:
         "build s",
         "p50 ms",
         "p99 ms",
-        "p50 ms < 1 s after a write",
         "numpy p50 ms, same loop",
         "p50 / numpy",
         "8 crops p50 ms",

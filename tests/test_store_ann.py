@@ -9,10 +9,10 @@ import pytest
 from PIL import Image
 
 from llama_index_rap.store import ConceptInput, ConceptStore
-from llama_index_rap.store.ann import AnnSettings, has_index
-from llama_index_rap.store.directory import RowDirectory
-from llama_index_rap.store.exact import COLUMNS, UserVectors
+from llama_index_rap.store.ann import AnnSettings, RowDirectory, has_index
+from llama_index_rap.store.reading import owned_rows
 from llama_index_rap.store.schema import SearchHit, eq, name_key, user_key
+from llama_index_rap.store.search import COLUMNS, UserVectors
 
 pytestmark = pytest.mark.slow
 
@@ -52,9 +52,9 @@ def test_large_users_are_searched_through_an_index_with_high_recall(
     queries = np.vstack([planted, clustered(rng, 50, dim, clusters=40)]).astype(np.float32)
     approx = store.search(queries, k=5)
     ukey = user_key("big")
-    exact = UserVectors.from_arrow(
-        store.table.arrow(eq("user_key", ukey), COLUMNS), dim, ukey
-    ).search(queries / np.linalg.norm(queries, axis=1, keepdims=True), 5, None)
+    exact = UserVectors.from_arrow(owned_rows(store.table, ukey, COLUMNS), dim).search(
+        queries / np.linalg.norm(queries, axis=1, keepdims=True), 5, None
+    )
 
     pairs = list(zip(approx, exact, strict=True))
     recall1 = np.mean([a[0].concept_id == e[0].concept_id for a, e in pairs[:50]])
@@ -153,8 +153,9 @@ def test_rows_written_after_the_directory_loaded_are_found_with_their_names(
     assert lance is not None
     found = lance.search().where(eq("name_key", name_key("Unseen"))).with_row_id(True)
     unseen = found.select(["row_id"]).to_arrow().to_pylist()[0]
-    rows = directory(store)
-    info = rows.lookup([unseen["_rowid"], 2**40 + 7])
+    indexed = store.table.open_async()
+    assert indexed is not None
+    info = RowDirectory(indexed).lookup([unseen["_rowid"], 2**40 + 7])
     assert info[0] is not None and (info[0].name, info[0].row_id) == ("Unseen", unseen["row_id"])
     assert info[1] is None  # a row that is not there (deleted meanwhile)
 
@@ -165,10 +166,6 @@ def test_rows_written_after_the_directory_loaded_are_found_with_their_names(
     other.remember_many([ConceptInput("Elsewhere", png((9, 9, 9)), "Hi.")], vectors=[[elsewhere]])
     hit = store.search(elsewhere, k=1)[0][0]
     assert hit.name == "Elsewhere" and hit.distance < 1e-4
-
-
-def directory(store: ConceptStore) -> RowDirectory:
-    return store._search._rows(store.table.open_async())  # type: ignore[arg-type]
 
 
 def test_hits_keep_their_names_after_a_compaction_and_a_restore(
@@ -194,11 +191,30 @@ def test_hits_keep_their_names_after_a_compaction_and_a_restore(
     hit = store.search(newcomer, k=1)[0][0]
     assert (hit.name, hit.distance < 1e-4) == ("Back", True)
 
-    rows = directory(store)
-    monkeypatch.setattr("llama_index_rap.store.directory.RELOAD_AFTER", 4)
-    monkeypatch.setattr("llama_index_rap.store.directory.RELOAD_SHARE", 0.0)
+    lance = store.table.open()
+    assert lance is not None
+
+    def addresses() -> list[int]:
+        data = lance.search().select(["name"]).with_row_id(True).limit(None).to_arrow()
+        return [int(a) for a in data.column("_rowid").to_pylist()]
+
+    def directory() -> RowDirectory:  # one like the store's own, held by the test
+        indexed = store.table.open_async()
+        assert indexed is not None
+        return RowDirectory(indexed)
+
+    rows, before_compaction = directory(), addresses()
+    total = len(before_compaction)
+    assert None not in rows.lookup(before_compaction) and rows.loaded_rows == total
+    monkeypatch.setattr("llama_index_rap.store.ann.RELOAD_AFTER", 4)
+    monkeypatch.setattr("llama_index_rap.store.ann.RELOAD_SHARE", 0.0)
     store.optimize()  # compaction: every row gets a new address
-    assert rows._loaded is not None and len(rows._later) == 2  # Gone and Back, by address
-    assert found() == names  # taken by their new addresses, then read again in one scan
-    assert rows._loaded is None and not rows._later
-    assert found() == names and rows._loaded is not None and not rows._later
+    assert found() == names  # the store's own directory: taken by their new addresses
+    moved = sorted(set(addresses()) - set(before_compaction))
+    assert len(moved) > total // 2
+    expected = directory().lookup(moved[:3])
+    assert rows.lookup(moved[:3]) == expected and None not in expected
+    assert rows.taken_rows == 3 and rows.loaded_rows == total  # taken one by one
+    rows.lookup(moved[3:8])
+    assert rows.taken_rows == 0 and rows.loaded_rows == 0  # too many: read again next time
+    assert None not in rows.lookup(moved) and rows.loaded_rows == total

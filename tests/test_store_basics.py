@@ -1,8 +1,6 @@
 from __future__ import annotations
 
 import itertools
-import os
-import time
 from pathlib import Path
 
 import numpy as np
@@ -199,41 +197,6 @@ def test_reads_see_every_write_and_a_snapshot_sees_one_version(
     assert store.by_ids([bo_id])[bo_id].description == "Bo is my Shiba Inu."
     other.forget("Mam")
     assert [c.name for c in store.list()] == ["Bo"]
-
-
-def test_a_settled_local_table_is_not_asked_for_its_version_until_a_write(
-    store: ConceptStore, photos: dict[str, Path], tiny_embedding
-) -> None:
-    store.remember("Bo", photos["bo"], "Bo is my dog.")
-    lance = store.table.open()
-    assert lance is not None
-    asked = 0
-
-    def counted() -> int:
-        nonlocal asked
-        asked += 1
-        return int(lance.version)
-
-    watch = store.table._watch
-    assert watch is not None and watch.folder.is_dir()
-    version = store.version
-    assert watch.current(counted) == version and asked == 1  # changed < 1 s ago: asked
-    old = time.time() - 10
-    os.utime(watch.folder, (old, old))  # as if the last commit were 10 s ago
-    assert [watch.current(counted) for _ in range(3)] == [version] * 3
-    assert asked == 2  # asked once, then trusted while the folder is unchanged
-    other = ConceptStore(store.uri, embedding=tiny_embedding, user="bob")  # another writer
-    other.remember("Mam", photos["mam"], "Mam is my mother.")
-    assert watch.current(counted) > version and asked == 3  # a commit changes the folder
-    assert [c.name for c in other.list()] == ["Mam"]
-    os.utime(watch.folder, (old, old))
-    assert store.version == watch.current(counted) and asked == 3  # trusted from here
-    store.remember("Toy", photos["toy"], "Toy is a plush bear.")
-    assert [c.name for c in store.list()] == ["Bo", "Toy"]  # its own writes, at once
-    unwatched = ConceptStore(store.uri, embedding=tiny_embedding, watch_versions=False)
-    assert unwatched.table._watch is None
-    other.forget("Mam")
-    assert unwatched.list(user="bob") == []  # asks LanceDB every time
 
 
 def test_a_damaged_image_is_detected_where_images_are_read(

@@ -1,7 +1,7 @@
 """Approximate search for large users: an IVF index on the concept table, with refine.
 
 Below ``threshold`` rows a user's vectors are searched exactly in memory
-(:mod:`llama_index_rap.store.exact`). Past it, the table gets an IVF index (built when a
+(:mod:`llama_index_rap.store.search`). Past it, the table gets an IVF index (built when a
 write crosses the threshold, refreshed by ``ConceptStore.optimize()``) plus a BTree index on
 ``user_key``, and the user's search goes through LanceDB with the user filter applied before
 the vector search (after it, for a user who owns most of the table) and a ``refine_factor``
@@ -21,29 +21,39 @@ neighbour the first search missed lies in a partition it did not probe. On clust
 the neighbours share a partition and the first search finds them; on isotropic 1M vectors
 it misses 7 of 100 planted near-duplicates, which the second finds.
 
-Queries go through LanceDB's async API (:mod:`llama_index_rap.store.aio`) and read back
-only each hit's distance and row address; its row id, concept, name and owner come from an
-in-memory :class:`~llama_index_rap.store.directory.RowDirectory` (reading even the row id
-through LanceDB cost 1 ms of an 8.4 ms search at 1M rows).
+Queries go through LanceDB's async API and read back only each hit's distance and row
+address; its row id, concept, name and owner come from an in-memory :class:`RowDirectory`.
+
+The row directory. An index search that reads string columns back through LanceDB pays a
+random read per column per hit: reading only ``row_id`` cost 1 of the 8.4 ms of a search
+at 1M rows here, the four columns a hit needs 2 ms (benchmarks/README.md), which is the
+difference between meeting the 1/20-of-a-numpy-scan target at 1M and missing it. The
+directory costs ~100 MB per million rows, loaded on the first index search. A ``_rowid``
+names one row for the whole life of a table: as a row address (fragment id and offset),
+Lance never gives a fragment id to two sets of rows, not after a compaction, a deletion or
+a restore (tests/test_store_ann.py checks it); with stable row ids it is the row's id. So
+what is looked up never goes stale. A compaction moves rows to new addresses: those are
+taken from LanceDB the first time a search finds them, and once more than
+:data:`RELOAD_SHARE` of the loaded rows were taken that way, the directory is read again in
+one scan (~0.5-0.8 s per million rows).
 """
 
 from __future__ import annotations
 
 import logging
 import math
+import threading
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, NamedTuple
 
 import numpy as np
 
-from llama_index_rap.store import aio
-from llama_index_rap.store.locking import with_retries
 from llama_index_rap.store.schema import SearchHit, eq
+from llama_index_rap.store.table import run_async, with_retries
 
 if TYPE_CHECKING:
+    import pyarrow as pa
     from lancedb.table import AsyncTable, Table
-
-    from llama_index_rap.store.directory import RowDirectory
 
 logger = logging.getLogger(__name__)
 
@@ -225,7 +235,7 @@ def _search(
     if plan.prefilter(settings):
         query = query.where(eq("user_key", ukey))
     for attempt in range(2):
-        data = aio.run(query.to_arrow())
+        data = run_async(query.to_arrow())
         addresses = data.column("_rowid").to_pylist()
         infos = rows.lookup(addresses)
         if attempt or all(info is not None for info in infos):
@@ -254,3 +264,112 @@ def _search(
 def partitions_for(rows: int) -> int:
     """IVF partitions for a table of ``rows`` rows (about the square root)."""
     return max(1, min(4096, round(math.sqrt(rows)), rows // 256))
+
+
+ROW_COLUMNS = ["row_id", "concept_id", "name", "user_key"]
+RELOAD_SHARE = 0.05  # rows taken one by one (a compaction moved them) before a full reload
+RELOAD_AFTER = 1024  # ... and at least this many
+
+
+class RowInfo(NamedTuple):
+    """What a search hit needs of a row besides its distance."""
+
+    row_id: str
+    concept_id: str
+    name: str
+    user_key: str
+
+    @classmethod
+    def of(cls, row: dict[str, Any]) -> RowInfo:
+        """The info of a row read with :data:`ROW_COLUMNS`."""
+        return cls(row["row_id"], row["concept_id"], row["name"], row["user_key"])
+
+
+class RowDirectory:
+    """Row address -> :class:`RowInfo` for every row of one table, loaded on first use.
+
+    Args:
+        table: The table through LanceDB's async API (run with ``table.run_async``).
+    """
+
+    def __init__(self, table: AsyncTable) -> None:
+        self._table = table
+        self._lock = threading.Lock()
+        self._loaded: _Loaded | None = None
+        self._later: dict[int, RowInfo] = {}  # rows found after the load
+
+    @property
+    def loaded_rows(self) -> int:
+        """Rows read in the last full scan (0 before it, or when it is to be read again)."""
+        loaded = self._loaded
+        return 0 if loaded is None else len(loaded.addresses)
+
+    @property
+    def taken_rows(self) -> int:
+        """Rows taken one by one since the last full scan (written or moved since)."""
+        return len(self._later)
+
+    def lookup(self, addresses: list[int]) -> list[RowInfo | None]:
+        """Each row's info; rows not seen yet are taken from LanceDB.
+
+        ``None`` for a row deleted or moved (compacted) since the search found it.
+
+        Args:
+            addresses: LanceDB ``_rowid`` values from a search of the table.
+        """
+        loaded = self._loaded or self._load()
+        found = loaded.find(addresses)
+        later = self._later
+        missing = [
+            a for a, info in zip(addresses, found, strict=True) if info is None and a not in later
+        ]
+        if missing:
+            later = {**later, **self._fetch(missing, loaded)}
+        return [info or later.get(a) for info, a in zip(found, addresses, strict=True)]
+
+    def _fetch(self, addresses: list[int], loaded: _Loaded) -> dict[int, RowInfo]:
+        """Take rows found after the load by address; reload all when many were."""
+        query = self._table.take_row_ids(addresses).select(ROW_COLUMNS).with_row_id()
+        got = {r["_rowid"]: RowInfo.of(r) for r in run_async(query.to_arrow()).to_pylist()}
+        with self._lock:
+            if self._loaded is loaded:
+                self._later.update(got)
+                if len(self._later) > max(RELOAD_AFTER, RELOAD_SHARE * len(loaded.addresses)):
+                    self._loaded, self._later = None, {}  # read all again on the next lookup
+        return got
+
+    def _load(self) -> _Loaded:
+        with self._lock:
+            if self._loaded is None:
+                query = self._table.query().select(ROW_COLUMNS).with_row_id()
+                self._loaded = _Loaded.from_arrow(run_async(query.to_arrow()))
+            return self._loaded
+
+
+class _Loaded:
+    """Rows read in one scan: addresses sorted for binary search, the rest as Arrow arrays."""
+
+    def __init__(self, addresses: np.ndarray, order: np.ndarray, columns: pa.Table) -> None:
+        self.addresses = addresses
+        self.order = order
+        self.columns = columns
+
+    @classmethod
+    def from_arrow(cls, data: pa.Table) -> _Loaded:
+        import pyarrow.compute as pc
+
+        addresses = data.column("_rowid").to_numpy()
+        order = np.argsort(addresses, kind="stable")
+        columns = data.select(ROW_COLUMNS).combine_chunks()
+        user_keys = pc.dictionary_encode(columns.column("user_key"))  # few owners, many rows
+        return cls(addresses[order], order, columns.set_column(3, "user_key", user_keys))
+
+    def find(self, addresses: list[int]) -> list[RowInfo | None]:
+        """Info of each address, ``None`` where it was not loaded."""
+        if not len(self.addresses) or not addresses:
+            return [None] * len(addresses)
+        wanted = np.asarray(addresses, dtype=np.uint64)
+        at = np.minimum(np.searchsorted(self.addresses, wanted), len(self.addresses) - 1)
+        hit = self.addresses[at] == wanted
+        rows = self.columns.take(self.order[at]).to_pylist()
+        return [RowInfo.of(r) if ok else None for r, ok in zip(rows, hit, strict=True)]

@@ -6,7 +6,9 @@ images) in one commit, so a reader sees a concept whole or not at all, and the n
 sees it: no restart, no retraining.
 
 This is the facade: reads live in :mod:`~llama_index_rap.store.reading`, searches in
-:mod:`~llama_index_rap.store.searching`, the write path in :mod:`~llama_index_rap.store.writing`.
+:mod:`~llama_index_rap.store.search` (and :mod:`~llama_index_rap.store.ann` for large
+users), the write path in :mod:`~llama_index_rap.store.writing`, the LanceDB table and its
+lock in :mod:`~llama_index_rap.store.table`.
 """
 
 from __future__ import annotations
@@ -39,10 +41,11 @@ from llama_index_rap.store.schema import (
     eq,
     user_key,
 )
-from llama_index_rap.store.searching import VectorSearch
+from llama_index_rap.store.search import VectorSearch
 from llama_index_rap.store.table import ConceptTable
 from llama_index_rap.store.transfer import read_export, read_rap_database, write_export
 from llama_index_rap.store.validate import (
+    CheckedConcept,
     ConceptInput,
     KnownVectors,
     StoreLimits,
@@ -94,9 +97,6 @@ class ConceptStore:
         limits: Bounds on names, descriptions, images and counts.
         storage_options: Passed to LanceDB (object-store credentials, endpoint).
         ann: When to index the table and search large users approximately.
-        watch_versions: For a local store, read the table version again only when its
-            ``_versions/`` folder changed (a ``stat``, not a manifest listing). Turn off on
-            a network file system whose clock differs from this machine's by over a second.
     """
 
     def __init__(
@@ -110,13 +110,12 @@ class ConceptStore:
         limits: StoreLimits | None = None,
         storage_options: dict[str, str] | None = None,
         ann: AnnSettings | None = None,
-        watch_versions: bool = True,
     ) -> None:
         self.uri = str(uri) if uri is not None else default_uri()
         self.limits = limits or StoreLimits()
         given = user if user is not None else os.environ.get("RAP_USER") or DEFAULT_USER
         self.user = clean_user(given, self.limits)  # "" is refused, as everywhere else
-        self.table = ConceptTable(self.uri, table, storage_options, watch_versions)
+        self.table = ConceptTable(self.uri, table, storage_options)
         self._embedding: ImageEncoder | None = None
         if embedding is not None:
             from llama_index_rap.encode.adapter import as_image_encoder
@@ -126,9 +125,7 @@ class ConceptStore:
         self.ann = ann or AnnSettings()
         self._reads = ConceptReads(self.table)
         self._search = VectorSearch(self.table)
-        self._writes = ConceptWrites(
-            self.table, self._reads, self.limits, lambda: self.embedding, self._index_if_large
-        )
+        self._writes = ConceptWrites(self.table, self._reads, self.limits)
 
     def __repr__(self) -> str:
         return f"ConceptStore(uri={self.uri!r}, user={self.user!r})"
@@ -193,12 +190,9 @@ class ConceptStore:
         """
         uid = self._user(user)
         clean = clean_name(name, self.limits)
-        groups = self._reads.rows(user_key(uid), [*META_COLUMNS, "image"], clean)
-        if not groups:
-            raise ConceptNotFoundError(
-                f"user {uid!r} has no concept named {clean!r}; 'rap list' shows the names"
-            )
-        return Concept.from_rows(next(iter(groups.values())))
+        return Concept.from_rows(
+            self._reads.one(uid, user_key(uid), clean, [*META_COLUMNS, "image"])
+        )
 
     def list(
         self, *, user: str | None = None, include_images: bool = False
@@ -337,7 +331,7 @@ class ConceptStore:
             raise InvalidInputError(f"batch_size must be at least 1, got {batch_size}")
         if any(v is not None for v in known):
             known = check_vectors(known, checked, self.dim or self.embedding.dim, normalise=True)
-        stored = self._writes.store(uid, checked, known, on_conflict, progress, batch=batch_size)
+        stored = self._write(uid, checked, known, on_conflict, progress, batch=batch_size)
         if purge:
             self.purge()
         return stored
@@ -378,10 +372,8 @@ class ConceptStore:
         added = [load_image(image, self.limits.images) for image in add_images]
         known = {a.sha256: v for a, v in zip(added, self._encode(added), strict=True)}
         with self.table.lock():  # read, merge and write as one step: no update is lost
-            groups = self._reads.rows(user_key(uid), [*META_COLUMNS, "image", "vector"], clean)
-            if not groups:  # never there, or forgotten while the images were encoded
-                raise ConceptNotFoundError(f"user {uid!r} has no concept named {name!r}")
-            rows = sorted(next(iter(groups.values())), key=lambda r: r["image_index"])
+            # not found: never there, or forgotten while the new images were encoded
+            rows = self._reads.one(uid, user_key(uid), clean, [*META_COLUMNS, "image", "vector"])
             first = rows[0]
             kept = [
                 r
@@ -398,8 +390,8 @@ class ConceptStore:
             checked = check_concept(item, self.limits)
             known |= {r["image_sha256"]: np.asarray(r["vector"], np.float32) for r in kept}
             vectors = [known.get(img.sha256) for img in checked.images]
-            stored = self._writes.store(
-                uid, [checked], [vectors], "replace", None, existing_id=first["concept_id"]
+            stored = self._write(
+                uid, [checked], [vectors], "replace", existing_id=first["concept_id"]
             )[0]
             if purge:
                 self.purge()
@@ -431,15 +423,15 @@ class ConceptStore:
         uid = self._user(user)
         clean = clean_name(name, self.limits)
         with self.table.lock():
-            groups = self._reads.rows(user_key(uid), META_COLUMNS, clean)
-            if not groups:
-                done = "; old versions were purged anyway" if purge else ""
-                if purge:
-                    self.table.purge()
-                raise ConceptNotFoundError(
-                    f"user {uid!r} has no concept named {clean!r}{done}; 'rap list' shows the names"
+            try:
+                concept = Concept.from_rows(
+                    self._reads.one(uid, user_key(uid), clean, META_COLUMNS)
                 )
-            concept = Concept.from_rows(next(iter(groups.values())))
+            except ConceptNotFoundError as e:
+                if not purge:
+                    raise
+                self.table.purge()
+                raise ConceptNotFoundError(f"{e} (old versions were purged anyway)") from e
             where = f"{eq('concept_id', concept.concept_id)} AND {eq('user_key', user_key(uid))}"
             self.table.delete(where, f"forgetting {clean!r}")
             if purge:
@@ -489,6 +481,26 @@ class ConceptStore:
         """
         self.table.optimize()
         self._index_if_large(rebuild=True)
+
+    def _write(
+        self,
+        uid: str,
+        checked: builtins.list[CheckedConcept],
+        vectors: Sequence[KnownVectors],
+        on_conflict: OnConflict,
+        progress: Callable[[int], None] | None = None,
+        existing_id: str | None = None,
+        batch: int = WRITE_CHUNK,
+    ) -> builtins.list[Concept]:
+        """Write checked concepts, then index the table if it grew past ``ann.threshold``.
+
+        The encoder is built only if something is written.
+        """
+        stored = self._writes.store(
+            lambda: self.embedding, uid, checked, vectors, on_conflict, progress, existing_id, batch
+        )
+        self._index_if_large()
+        return stored
 
     def _index_if_large(self, rebuild: bool = False) -> None:
         table = self.table.open()
@@ -541,7 +553,7 @@ class ConceptStore:
                 vectors = check_vectors(vectors, batch.concepts, self.embedding.dim)
             except InvalidInputError as e:
                 raise ImportFormatError(f"export {folder}: {e}; nothing was imported") from e
-        return self._writes.store(self._user(user), batch.concepts, vectors, on_conflict, None)
+        return self._write(self._user(user), batch.concepts, vectors, on_conflict)
 
     def import_rap(
         self,
@@ -561,9 +573,7 @@ class ConceptStore:
             on_conflict: As in :meth:`remember_many`.
         """
         batch = read_rap_database(Path(path), self.limits, Path(root) if root else None)
-        return self._writes.store(
-            self._user(user), batch.concepts, batch.vectors, on_conflict, None
-        )
+        return self._write(self._user(user), batch.concepts, batch.vectors, on_conflict)
 
 
 __all__ = ["ConceptInput", "ConceptStore", "StoreLimits", "default_uri"]

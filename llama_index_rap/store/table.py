@@ -3,28 +3,52 @@
 This module knows LanceDB; it knows nothing of names, users or images. The table records
 the encoder its vectors came from in its schema metadata, so one table is one embedding
 space.
+
+Concurrent writers do not lose each other's work: writers to a local store take an
+exclusive file lock (:func:`write_lock`) for the short check-then-write step, so that names
+stay unique per user across processes; on any store (object storage too) a LanceDB commit
+conflict is retried with backoff (:func:`with_retries`).
 """
 
 from __future__ import annotations
 
 import contextlib
+import fcntl
+import logging
 import os
+import random
+import threading
 import time
 import warnings
-from collections.abc import Sequence
+from collections.abc import Callable, Coroutine, Iterator, Sequence
 from datetime import timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from llama_index_rap.errors import EncoderMismatchError, InvalidInputError, StoreError
-from llama_index_rap.store import aio
-from llama_index_rap.store.locking import with_retries, write_lock
 from llama_index_rap.store.schema import ENCODER_METADATA_KEY, StoreVersion, concept_row_model
-from llama_index_rap.store.versions import VersionWatch
 
 if TYPE_CHECKING:
     import pyarrow as pa
     from lancedb.table import AsyncTable, Table
+
+logger = logging.getLogger(__name__)
+T = TypeVar("T")
+
+RETRIES = 12
+
+
+def run_async(coro: Coroutine[Any, Any, T]) -> T:
+    """Run a LanceDB coroutine on LanceDB's own background loop (reset in a forked child).
+
+    LanceDB's synchronous query builder reads the table schema twice per vector query; its
+    async builder does not (1.5 ms of an 8 ms query at 1M rows, benchmarks/README.md). The
+    index search runs through it.
+    """
+    from lancedb.background_loop import LOOP
+
+    result: T = LOOP.run(coro)
+    return result
 
 
 class ConceptTable:
@@ -37,27 +61,17 @@ class ConceptTable:
         uri: A local directory or any LanceDB URI.
         name: Table name.
         storage_options: Passed to LanceDB (object-store credentials, endpoint).
-        watch_versions: Use a :class:`VersionWatch` for a local table.
     """
 
-    def __init__(
-        self,
-        uri: str,
-        name: str,
-        storage_options: dict[str, str] | None,
-        watch_versions: bool = True,
-    ) -> None:
+    def __init__(self, uri: str, name: str, storage_options: dict[str, str] | None) -> None:
         import lancedb
 
         self.uri = uri
         self.name = name
         self.storage_options = storage_options
         self.local_dir = _local_path(uri)
-        self._watch: VersionWatch | None = None
         if self.local_dir is not None:
             self.local_dir.mkdir(parents=True, exist_ok=True)
-            if watch_versions:
-                self._watch = VersionWatch(self.local_dir / f"{name}.lance" / "_versions")
         self._db = lancedb.connect(
             uri, read_consistency_interval=timedelta(0), storage_options=storage_options
         )
@@ -90,11 +104,11 @@ class ConceptTable:
         return self._table
 
     def open_async(self) -> AsyncTable | None:
-        """The table through LanceDB's async API (run with :func:`aio.run`), or ``None``."""
+        """The table through LanceDB's async API (run with :func:`run_async`), or ``None``."""
         if self._async is None or self._async[0] != os.getpid():
             if self.open() is None:
                 return None
-            self._async = (os.getpid(), aio.run(self._open_async()))
+            self._async = (os.getpid(), run_async(self._open_async()))
         return self._async[1]
 
     async def _open_async(self) -> AsyncTable:
@@ -130,16 +144,9 @@ class ConceptTable:
 
     @property
     def version(self) -> int:
-        """The current version (0 before the first write).
-
-        Local tables: read again only when the manifest folder changed (:class:`VersionWatch`).
-        """
+        """The current version (0 before the first write), as LanceDB reads it now."""
         table = self.open()
-        if table is None:
-            return 0
-        if self._watch is None:
-            return int(table.version)
-        return self._watch.current(lambda: int(table.version))
+        return 0 if table is None else int(table.version)
 
     def check_encoder(self, encoder: str, dim: int) -> None:
         """Refuse vectors from another embedding space than the table's.
@@ -256,3 +263,72 @@ def _local_path(uri: str) -> Path | None:
     if "://" in uri:
         return None
     return Path(uri).expanduser()
+
+
+_held = threading.local()  # per thread: the lock files it holds, and how deep
+
+
+@contextlib.contextmanager
+def write_lock(local_dir: Path | None) -> Iterator[None]:
+    """Hold an exclusive inter-process lock on a local store; a no-op for remote URIs.
+
+    Re-entrant within a thread (a read-modify-write holds it around a write that takes it
+    again); other threads and processes wait (``flock`` locks one open file description).
+    """
+    if local_dir is None:
+        yield
+        return
+    path = local_dir / ".rap-write.lock"
+    depths: dict[str, int] = _held.__dict__.setdefault("depths", {})
+    key = str(path)
+    if depths.get(key):
+        depths[key] += 1
+        try:
+            yield
+        finally:
+            depths[key] -= 1
+        return
+    try:
+        local_dir.mkdir(parents=True, exist_ok=True)
+        handle = open(path, "a+b")  # noqa: SIM115 - closed by the with below
+    except IsADirectoryError as e:
+        raise StoreError(
+            f"the store's lock file {path} is a directory; remove it (rmdir) and try again"
+        ) from e
+    except PermissionError as e:
+        raise StoreError(
+            f"cannot write the store's lock file {path} ({e.strerror}): the store is "
+            "read-only for this user; use a store you can write, or read without changing it"
+        ) from e
+    except (FileExistsError, NotADirectoryError) as e:
+        raise StoreError(f"the store path {local_dir} is (or is under) a file, not a folder") from e
+    with handle:
+        fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
+        depths[key] = 1
+        try:
+            yield
+        finally:
+            depths[key] = 0
+            fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+
+
+def is_conflict(error: BaseException) -> bool:
+    """Whether a LanceDB error is a commit conflict that a retry can resolve."""
+    text = str(error).lower()
+    return "conflict" in text or "retryable" in text or "too many concurrent writers" in text
+
+
+def with_retries(action: Callable[[], T], what: str) -> T:
+    """Run a write, retrying commit conflicts with jittered exponential backoff."""
+    for attempt in range(RETRIES):
+        try:
+            return action()
+        except (OSError, RuntimeError, ValueError) as e:
+            if not is_conflict(e) or attempt == RETRIES - 1:
+                if is_conflict(e):
+                    raise StoreError(f"{what} failed after {RETRIES} commit conflicts: {e}") from e
+                raise
+            delay = min(2.0, 0.02 * 2**attempt) * (0.5 + random.random())
+            logger.info("%s hit a commit conflict; retrying in %.2fs", what, delay)
+            time.sleep(delay)
+    raise AssertionError("unreachable")

@@ -1,8 +1,8 @@
 """The write path: settle name conflicts, encode, build rows, commit.
 
 :class:`ConceptWrites` runs the steps in order for remember, update and imports
-(:class:`~llama_index_rap.store.concepts.ConceptStore` delegates to it), holding the write
-lock only around the last two, a batch of concepts per commit.
+(:class:`~llama_index_rap.store.concepts.ConceptStore` delegates to it, passing the
+encoder), holding the write lock only around the last two, a batch of concepts per commit.
 """
 
 from __future__ import annotations
@@ -16,7 +16,6 @@ import numpy as np
 
 from llama_index_rap.errors import ConceptExistsError, InvalidInputError, LimitExceededError
 from llama_index_rap.images import LoadedImage
-from llama_index_rap.store.locking import with_retries
 from llama_index_rap.store.schema import (
     META_COLUMNS,
     Concept,
@@ -25,6 +24,7 @@ from llama_index_rap.store.schema import (
     normalise_name,
     user_key,
 )
+from llama_index_rap.store.table import ConceptTable, with_retries
 from llama_index_rap.store.validate import CheckedConcept, KnownVectors, StoreLimits
 
 if TYPE_CHECKING:
@@ -32,7 +32,6 @@ if TYPE_CHECKING:
 
     from llama_index_rap.encode.base import ImageEncoder
     from llama_index_rap.store.reading import ConceptReads
-    from llama_index_rap.store.table import ConceptTable
 
 OnConflict = Literal["error", "skip", "replace"]
 WRITE_CHUNK = 256  # concepts encoded and committed together
@@ -176,36 +175,27 @@ class ConceptWrites:
         table: The concept table.
         reads: Reads of the same table (the user's existing concepts).
         limits: Bounds on counts.
-        encoder: The store's image encoder (built on first call).
-        after_write: Run after a write that added rows (indexes a table grown large).
     """
 
-    def __init__(
-        self,
-        table: ConceptTable,
-        reads: ConceptReads,
-        limits: StoreLimits,
-        encoder: Callable[[], ImageEncoder],
-        after_write: Callable[[], None],
-    ) -> None:
+    def __init__(self, table: ConceptTable, reads: ConceptReads, limits: StoreLimits) -> None:
         self.table = table
-        self._reads = reads
+        self.reads = reads
         self.limits = limits
-        self._encoder = encoder
-        self._after_write = after_write
 
     def store(
         self,
+        encoder: Callable[[], ImageEncoder],
         uid: str,
         checked: list[CheckedConcept],
         vectors: Sequence[KnownVectors],
         on_conflict: OnConflict,
-        progress: Callable[[int], None] | None,
+        progress: Callable[[int], None] | None = None,
         existing_id: str | None = None,
         batch: int = WRITE_CHUNK,
     ) -> list[Concept]:
         """Write checked concepts for user ``uid``, a batch of them per commit.
 
+        ``encoder`` gives the store's encoder (called only when something is written);
         ``on_conflict`` and ``progress`` are as in ``ConceptStore.remember_many``;
         ``existing_id`` is the concept an update rewrites (its own name is no conflict).
         """
@@ -224,23 +214,24 @@ class ConceptWrites:
                 f"user {uid!r} would have more than {self.limits.max_concepts_per_user} "
                 "concepts; forget some first or raise max_concepts_per_user"
             )
-        encoder = self._encoder()
         done = 0
         results: dict[str, Concept] = {}
         todo = [(i, c) for i, c in enumerate(checked) if plan[i][0] == "write"]
+        model = encoder() if todo else None
         for i, c in enumerate(checked):
             if plan[i][0] == "keep":
                 results[c.name_key_text] = Concept.from_rows(existing[c.name_key_text])
         for start in range(0, len(todo), batch):
             chunk = todo[start : start + batch]
-            vecs = encode_images(encoder, [(c, vectors[i]) for i, c in chunk])
+            assert model is not None
+            vecs = encode_images(model, [(c, vectors[i]) for i, c in chunk])
             with self.table.lock():
                 fresh = self._existing(ukey)
                 for _, c in chunk:  # someone may have written the name meanwhile
                     resolve_conflict(uid, c, fresh.get(c.name_key_text), on_conflict, existing_id)
-                table = self.table.writable(encoder.encoder_id, encoder.dim)
+                table = self.table.writable(model.encoder_id, model.dim)
                 rows, replaced = build_rows(
-                    uid, [c for _, c in chunk], vecs, fresh, encoder.encoder_id, existing_id
+                    uid, [c for _, c in chunk], vecs, fresh, model.encoder_id, existing_id
                 )
                 commit_rows(table, rows, replaced)
             for row_group in group_rows(rows):
@@ -249,15 +240,13 @@ class ConceptWrites:
             done += len(chunk)
             if progress:
                 progress(done)
-        if todo:
-            self._after_write()
         return [results[c.name_key_text] for c in checked]
 
     def _existing(self, ukey: str) -> dict[str, list[dict[str, Any]]]:
         """The user's concepts by normalised name (metadata columns only)."""
         return {
             normalise_name(rows[0]["name"]): rows
-            for rows in self._reads.rows(ukey, META_COLUMNS).values()
+            for rows in self.reads.rows(ukey, META_COLUMNS).values()
         }
 
     def _plan(

@@ -1,21 +1,79 @@
-"""Exact search over one user's vectors in memory: a numpy scan, cached per table version.
+"""Finding a user's nearest concepts: an exact numpy scan, or the index for large users.
 
 LanceDB's own brute-force search is many times slower than a matrix product (see
-../shared/FINDINGS.md), so below the index threshold a user's vectors are read once per
-table version and searched with numpy. Rows are kept sorted by concept so that a concept
-with several images is reduced to its nearest image in one vectorised step.
+../shared/FINDINGS.md), so below the index threshold (:class:`~llama_index_rap.store.ann.
+AnnSettings`) a user's vectors are read once per table version and searched with numpy
+(:class:`UserVectors`); past it the search goes through the index
+(:func:`~llama_index_rap.store.ann.ann_search`). Which of the two runs, and the user's
+vectors, are worked out once per table version
+(:class:`~llama_index_rap.store.reading.VersionCache`).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from llama_index_rap.store.schema import SearchHit
+from llama_index_rap.store.ann import AnnSettings, RowDirectory, SearchPlan, ann_search
+from llama_index_rap.store.reading import VersionCache, owned_rows
+from llama_index_rap.store.schema import SearchHit, eq
+
+if TYPE_CHECKING:
+    from lancedb.table import AsyncTable
+
+    from llama_index_rap.store.table import ConceptTable
 
 COLUMNS = ["row_id", "concept_id", "name", "user_key", "vector"]
+
+
+class VectorSearch:
+    """Searches users' vectors in one concept table.
+
+    Args:
+        table: The concept table.
+        users_in_memory: How many users' vectors the exact scan keeps.
+    """
+
+    def __init__(self, table: ConceptTable, users_in_memory: int = 64) -> None:
+        self.table = table
+        self._plans = VersionCache()
+        self._vectors = VersionCache(capacity=users_in_memory)
+        self._directory: tuple[AsyncTable, RowDirectory] | None = None
+
+    def search(
+        self,
+        queries: np.ndarray,
+        ukey: str,
+        version: int,
+        k: int,
+        max_distance: float | None,
+        ann: AnnSettings,
+    ) -> list[list[SearchHit]]:
+        """The ``k`` nearest concepts of user ``ukey`` for each unit query vector."""
+        lance = self.table.open()
+        if lance is None:
+            return [[] for _ in range(len(queries))]
+        where = eq("user_key", ukey)
+        plan = self._plans.get(version, ukey, lambda: SearchPlan.count(lance, where, ann))
+        if plan.use_index and (indexed := self.table.open_async()) is not None:
+            rows = self._rows(indexed)
+            return ann_search(indexed, rows, queries, ukey, k, max_distance, ann, plan)
+        found = self._vectors.get(version, ukey, lambda: self._read(ukey))
+        if found is None:
+            return [[] for _ in range(len(queries))]
+        return found.search(queries, k, max_distance)
+
+    def _rows(self, indexed: AsyncTable) -> RowDirectory:
+        """The row directory of ``indexed`` (a new one when the table was opened again)."""
+        if self._directory is None or self._directory[0] is not indexed:
+            self._directory = (indexed, RowDirectory(indexed))
+        return self._directory[1]
+
+    def _read(self, ukey: str) -> UserVectors | None:
+        data = owned_rows(self.table, ukey, COLUMNS)
+        return None if data is None else UserVectors.from_arrow(data, self.table.dim or 0)
 
 
 @dataclass(frozen=True)
@@ -37,12 +95,11 @@ class UserVectors:
     starts: np.ndarray
 
     @classmethod
-    def from_arrow(cls, data: Any, dim: int, ukey: str) -> UserVectors:
-        """Build from an Arrow table with :data:`COLUMNS`; rows of other users are dropped."""
-        mine = np.asarray(data.column("user_key").to_pylist(), dtype=object) == ukey
+    def from_arrow(cls, data: Any, dim: int) -> UserVectors:
+        """Build from an Arrow table of one user's rows with :data:`COLUMNS`."""
         vectors = data.column("vector").combine_chunks().flatten().to_numpy().reshape(-1, dim)
         concept_ids = np.asarray(data.column("concept_id").to_pylist(), dtype=object)
-        order = np.flatnonzero(mine)[np.argsort(concept_ids[mine], kind="stable")]
+        order = np.argsort(concept_ids, kind="stable")
         concept_ids = concept_ids[order]
         boundaries = np.flatnonzero(concept_ids[1:] != concept_ids[:-1]) + 1
         starts = np.concatenate([[0], boundaries]) if len(order) else np.zeros(0)
