@@ -79,6 +79,10 @@ class StoreError(RapError):
     """The concept store cannot be opened or written (after retries)."""
 
 
+class DiskFullError(StoreError):
+    """The disk holding the store is full: a write failed and the store is unchanged."""
+
+
 class DamagedImageError(StoreError):
     """A stored image's bytes no longer match the SHA-256 recorded when it was written."""
 

@@ -61,10 +61,10 @@ def test_the_vlm_processes_each_picture_once_with_the_same_inputs(vlm: HuggingFa
         assert got["input_ids"].shape == want["input_ids"].shape
         # the model's inputs through HuggingFaceVLM equal an uncached processor's
         messages = interleaved()
-        inputs = vlm._inputs(messages)
+        inputs = vlm.model_inputs(messages)
         processor.image_processor = inner
         try:
-            plain = vlm._inputs(messages)
+            plain = vlm.model_inputs(messages)
         finally:
             processor.image_processor = cached
         assert same(inputs, plain)
@@ -81,13 +81,13 @@ def test_features_are_kept_within_a_byte_budget() -> None:
     assert cached.exact is True
     for image in images:
         cached([image], return_tensors="pt")
-    assert len(cached._cache) == 4 and cached._bytes == 4 * one  # the 2 oldest dropped
+    assert cached.cached_images == 4 and cached.cached_bytes == 4 * one  # the 2 oldest dropped
     cached.inner = counting = Counting(inner)
     out = cached(images[-4:], return_tensors="pt")
     assert counting.images == 0 and out["pixel_values"].shape == (4, 3, 32, 32)
     assert same(out, inner(images[-4:], return_tensors="pt"))
     cached([images[0]], return_tensors="np")  # other options than torch tensors: not cached
-    assert counting.images == 1 and len(cached._cache) == 4
+    assert counting.images == 1 and cached.cached_images == 4
 
 
 def test_a_processor_that_pads_a_batch_is_run_as_one_batch() -> None:

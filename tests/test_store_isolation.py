@@ -139,3 +139,17 @@ def test_rap_purge_finishes_an_interrupted_forget(tmp_path: Path) -> None:
     done = runner.invoke(main, [*rap, "purge"])
     assert done.exit_code == 0 and "purged" in done.output
     assert not any(marker in p.read_bytes() for p in db.rglob("*") if p.is_file())
+
+
+def test_a_read_that_began_before_a_purge_reads_the_newest_version(
+    db_dir: Path, store: ConceptStore, tiny_embedding
+) -> None:
+    """A reader whose version's files a purge (in another process) removed reads again."""
+    store.remember("Secret", photo(7), "Remove me for real.")
+    store.remember("Keep", photo(8), "Stays.")
+    lance = store.table.open()
+    assert lance is not None
+    lance.checkout(lance.version)  # this reader is at the version a purge will remove
+    other = ConceptStore(db_dir, embedding=tiny_embedding, user=store.user)
+    other.forget("Secret", purge=True)
+    assert [c.name for c in store.list(include_images=True)] == ["Keep"]

@@ -82,3 +82,79 @@ def test_sigkill_during_bulk_ingest(tmp_path: Path) -> None:
     again = ingest(db, folder)
     assert again.wait(timeout=600) == 0  # idempotent: nothing new, no error
     assert check_whole(db) == CONCEPTS
+
+
+PURGE_CHILD = """
+import sys, time
+from llama_index_rap.store import ConceptStore
+from llama_index_rap.store.table import ConceptTable
+
+purge = ConceptTable.purge
+
+def timed_purge(self):
+    print("purging", flush=True)  # the parent kills this process from here on
+    start = time.perf_counter()
+    purge(self)
+    print(time.perf_counter() - start, flush=True)
+
+ConceptTable.purge = timed_purge
+ConceptStore(sys.argv[1], models="tiny").forget("Secret", purge=True)
+"""
+
+
+def test_sigkill_at_random_moments_of_a_purge(tmp_path: Path) -> None:
+    """A purge killed anywhere leaves the store whole, and `rap purge` finishes the erasure."""
+    from click.testing import CliRunner
+
+    from llama_index_rap.cli import main
+
+    db = tmp_path / "db"
+    store = ConceptStore(db, models="tiny")
+    for i in range(30):  # one commit each: a purge compacts 30 fragments and drops versions
+        store.remember(f"Keep{i}", photo(4000 + i, (64, 48)), f"Stays {i}.")
+    secret = save(photo(7, (128, 96)), tmp_path / "secret.png")
+    marker = secret.read_bytes()[100:164]
+
+    def holders() -> list[Path]:
+        return [p for p in db.rglob("*") if p.is_file() and marker in p.read_bytes()]
+
+    def child(delay: float | None) -> tuple[int, str]:
+        """Run ``forget Secret --purge``; SIGKILL it ``delay`` seconds into its purge."""
+        proc = subprocess.Popen(
+            [sys.executable, "-c", PURGE_CHILD, str(db)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            text=True,
+            env={**os.environ, "HF_HUB_OFFLINE": "1"},
+        )
+        assert proc.stdout is not None
+        assert proc.stdout.readline().strip() == "purging"
+        if delay is not None:
+            time.sleep(delay)
+            proc.send_signal(signal.SIGKILL)
+        out = proc.stdout.read()
+        return proc.wait(timeout=300), out
+
+    def before_a_purge(round_: int) -> None:  # the same work for every purge to undo
+        store.remember("Secret", secret, "Remove me for real.")
+        for i in range(30):  # a version and a fragment each
+            store.update(f"Keep{i}", description=f"Stays {i}, round {round_}.")
+
+    before_a_purge(0)
+    code, out = child(None)  # how long such a purge takes here, not killed
+    assert code == 0
+    duration = float(out.split()[-1])
+    rng = random.Random(11)
+    killed = 0
+    for round_ in range(1, 5):
+        before_a_purge(round_)
+        code, _ = child(rng.uniform(0.0, duration))
+        killed += code == -9
+        assert [c.name for c in store.list()].count("Secret") == 0  # the delete came first
+        assert len(store.list()) == 30 and store.check() == []  # the rest whole
+        rap = ["--db", str(db), "--models", "tiny"]
+        assert CliRunner().invoke(main, [*rap, "purge"]).exit_code == 0
+        assert holders() == []
+        assert store.check() == [] and len(store.list(include_images=True)) == 30
+    print(f"a purge takes {duration:.2f} s here; {killed} of 4 children killed inside it")
+    assert killed >= 2  # most kills landed inside the purge

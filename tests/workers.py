@@ -29,12 +29,13 @@ def remember_same_name(db: str, worker: int) -> str:
 
 
 def remember_and_forget(db: str, worker: int, count: int) -> int:
-    """Remember ``count`` concepts and forget every other one as it goes."""
+    """Remember ``count`` concepts and forget every other one as it goes (worker 1 purges
+    each, so readers run while purges remove old versions' files)."""
     store = ConceptStore(db, models="tiny", user="shared")
     for i in range(count):
         store.remember(f"rf{worker}-{i}", photo(7000 + 100 * worker + i, (64, 48)), "x")
         if i % 2:
-            store.forget(f"rf{worker}-{i - 1}")
+            store.forget(f"rf{worker}-{i - 1}", purge=worker == 1)
     return count
 
 

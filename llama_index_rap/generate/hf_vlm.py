@@ -121,7 +121,12 @@ class HuggingFaceVLM(CustomLLM):
 
     # turning messages into model inputs --------------------------------------------------
 
-    def _inputs(self, messages: Sequence[ChatMessage]) -> Any:
+    def model_inputs(self, messages: Sequence[ChatMessage]) -> Any:
+        """The tensors the model is given for ``messages`` (chat template, images processed).
+
+        Args:
+            messages: The chat, images as image blocks.
+        """
         conversation, images = to_conversation(messages)
         loaded = self.loaded
         text = loaded.processor.apply_chat_template(
@@ -144,7 +149,7 @@ class HuggingFaceVLM(CustomLLM):
         """Generate a whole answer to ``messages``."""
         import torch
 
-        inputs = self._inputs(messages)
+        inputs = self.model_inputs(messages)
         with _generate_lock, torch.inference_mode():
             out = self.loaded.model.generate(**inputs, **self._kwargs(**kwargs))
         new = out[:, inputs["input_ids"].shape[1] :]
@@ -155,7 +160,7 @@ class HuggingFaceVLM(CustomLLM):
         import torch
         from transformers import TextIteratorStreamer
 
-        inputs = self._inputs(messages)
+        inputs = self.model_inputs(messages)
         streamer = TextIteratorStreamer(
             self.loaded.processor.tokenizer, skip_prompt=True, skip_special_tokens=True
         )

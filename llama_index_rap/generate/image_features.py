@@ -47,6 +47,16 @@ class CachedImageProcessor:
         self._bytes = 0
         self._lock = threading.Lock()
 
+    @property
+    def cached_images(self) -> int:
+        """How many pictures' features are kept."""
+        return len(self._cache)
+
+    @property
+    def cached_bytes(self) -> int:
+        """Bytes of the features kept."""
+        return self._bytes
+
     def __getattr__(self, name: str) -> Any:
         return getattr(self.inner, name)
 

@@ -8,11 +8,16 @@ Concurrent writers do not lose each other's work: writers to a local store take 
 exclusive file lock (:func:`write_lock`) for the short check-then-write step, so that names
 stay unique per user across processes; on any store (object storage too) a LanceDB commit
 conflict is retried with backoff (:func:`with_retries`).
+
+Erasure works on a full disk: a local store keeps :data:`RESERVE_BYTES` set aside in a
+file (``.rap-reserve``); when a forget or a purge finds the disk full, the reserve is
+given up, the erasure retried, and the reserve taken again once there is room.
 """
 
 from __future__ import annotations
 
 import contextlib
+import errno
 import fcntl
 import logging
 import os
@@ -25,7 +30,12 @@ from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from llama_index_rap.errors import EncoderMismatchError, InvalidInputError, StoreError
+from llama_index_rap.errors import (
+    DiskFullError,
+    EncoderMismatchError,
+    InvalidInputError,
+    StoreError,
+)
 from llama_index_rap.store.schema import ENCODER_METADATA_KEY, StoreVersion, concept_row_model
 
 if TYPE_CHECKING:
@@ -36,6 +46,8 @@ logger = logging.getLogger(__name__)
 T = TypeVar("T")
 
 RETRIES = 12
+RESERVE = ".rap-reserve"
+RESERVE_BYTES = 4 * 2**20  # room for a delete's commit and a small compaction
 
 
 def run_async(coro: Coroutine[Any, Any, T]) -> T:
@@ -169,10 +181,42 @@ class ConceptTable:
         if table is None:
             schema = concept_row_model(dim).to_arrow_schema()
             schema = schema.with_metadata({ENCODER_METADATA_KEY: encoder.encode()})
-            table = self._db.create_table(self.name, schema=schema, exist_ok=True)
+            table = with_retries(
+                lambda: self._db.create_table(self.name, schema=schema, exist_ok=True),
+                "creating the store's table",
+            )
             self._table = table
         self.check_encoder(encoder, dim)
+        self.keep_reserve()
         return table
+
+    def keep_reserve(self) -> None:
+        """Set :data:`RESERVE_BYTES` aside for erasing on a full disk (local stores).
+
+        Best effort: when there is no room, it is taken at a later write.
+        """
+        if self.local_dir is None or (path := self.local_dir / RESERVE).exists():
+            return
+        try:
+            with open(path, "wb") as handle:
+                os.posix_fallocate(handle.fileno(), 0, RESERVE_BYTES)
+        except OSError as e:
+            path.unlink(missing_ok=True)
+            logger.info("no room for the store's erase reserve %s (%s)", path, e)
+
+    def _erasing(self, action: Callable[[], T], what: str) -> T:
+        """Run an erasing write; on a full disk give up the reserve and run it again."""
+        try:
+            return with_retries(action, what)
+        except DiskFullError:
+            reserve = None if self.local_dir is None else self.local_dir / RESERVE
+            if reserve is None or not reserve.exists():
+                raise
+            logger.warning("the disk is full: %s uses the store's erase reserve", what)
+            reserve.unlink()
+            done = with_retries(action, what)
+        self.keep_reserve()
+        return done
 
     def lock(self) -> contextlib.AbstractContextManager[None]:
         """Exclusive inter-process write lock (local stores; a no-op for remote ones)."""
@@ -212,7 +256,7 @@ class ConceptTable:
         """Delete rows matching ``where`` (retrying commit conflicts); call under :meth:`lock`."""
         table = self.open()
         if table is not None:
-            with_retries(lambda: table.delete(where), what)
+            self._erasing(lambda: table.delete(where), what)
 
     def purge(self) -> None:
         """Compact and delete every old version, so deleted rows are in no file any more."""
@@ -221,7 +265,7 @@ class ConceptTable:
             return
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", UserWarning)  # "removes every version": intended
-            with_retries(
+            self._erasing(
                 lambda: table.optimize(cleanup_older_than=timedelta(0), delete_unverified=True),
                 "purging old versions",
             )
@@ -318,12 +362,26 @@ def is_conflict(error: BaseException) -> bool:
     return "conflict" in text or "retryable" in text or "too many concurrent writers" in text
 
 
+def is_disk_full(error: BaseException) -> bool:
+    """Whether an error (from the OS or from LanceDB) says the disk is full."""
+    if isinstance(error, OSError) and error.errno == errno.ENOSPC:
+        return True
+    text = str(error).lower()
+    return "no space left on device" in text or "os error 28" in text
+
+
 def with_retries(action: Callable[[], T], what: str) -> T:
     """Run a write, retrying commit conflicts with jittered exponential backoff."""
     for attempt in range(RETRIES):
         try:
             return action()
         except (OSError, RuntimeError, ValueError) as e:
+            if is_disk_full(e):
+                first = str(e).splitlines()[0] if str(e) else type(e).__name__
+                raise DiskFullError(
+                    f"{what} failed: the disk is full ({first}); free some space and try "
+                    "again (the store is unchanged)"
+                ) from e
             if not is_conflict(e) or attempt == RETRIES - 1:
                 if is_conflict(e):
                     raise StoreError(f"{what} failed after {RETRIES} commit conflicts: {e}") from e
