@@ -19,6 +19,13 @@ from typing import Any
 import numpy as np
 
 
+def stored_files(folder: Path) -> list[Path]:
+    """The files of a store folder, without its erase reserve (room set aside, not data)."""
+    from llama_index_rap.store.table import RESERVE
+
+    return [p for p in Path(folder).rglob("*") if p.is_file() and p.name != RESERVE]
+
+
 def ms(seconds: Sequence[float], q: float) -> float:
     """The ``q``-th percentile of ``seconds``, in milliseconds."""
     return float(np.percentile(np.asarray(seconds), q) * 1000)

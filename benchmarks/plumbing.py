@@ -22,7 +22,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from benchmarks.common import save, table, timed
+from benchmarks.common import save, stored_files, table, timed
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
@@ -60,7 +60,7 @@ def bulk_ingest(embedding: Any, count: int) -> dict[str, float]:
         assert lance is not None
         stats: Any = lance.stats()
         fragments = int(stats["fragment_stats"]["num_fragments"])
-        size = sum(p.stat().st_size for p in Path(folder).rglob("*") if p.is_file())
+        size = sum(p.stat().st_size for p in stored_files(Path(folder)))
         image_bytes = sum(len(b) for b in images)
         vector_bytes = count * embedding.dim * 4
     return {

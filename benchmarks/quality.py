@@ -11,7 +11,15 @@ other photo is a query. Reported:
 - concept precision and recall of what the retriever hands the LLM (of the concepts
   handed, the share truly in the photo; of those in the photo, the share handed);
 - strangers retrieving nothing, and photos handed a wrong concept;
-- the same for RAP's reference rule (no threshold: always the nearest two);
+- the same for RAP's reference rule (no threshold: always the nearest two), and without the
+  per-region margin (``margin=None``);
+- lookalikes (DreamBooth's 7 dogs, 2 cats, 3 plush toys, 2 sneakers, 2 backpacks): a user
+  who remembers one of them (from 1 or 3 photos), before and after marking up to five photos
+  of the others of its class "not this one" (``add_negative``): its own photos kept, the
+  others' photos taken for it;
+- calibration (``store.calibrate``, 1% target) from each split's three-photo concepts and
+  one photo of each of five strangers, scored on the rest: the distance chosen, true matches
+  kept, the other strangers retrieving nothing;
 - collages of 2-4 photos of different subjects with their boxes given;
 - growth to 500 concepts with distractors (other objects' photos, cropped and flipped);
 - remembering a 12-megapixel camera JPEG: time beyond the encoder's pass, bytes stored;
@@ -36,7 +44,7 @@ from typing import Any
 
 import numpy as np
 
-from benchmarks.common import save
+from benchmarks.common import save, stored_files
 from benchmarks.dreambooth import (
     KNOWN,
     Subject,
@@ -109,6 +117,7 @@ class Bench:
 
         self.store = ConceptStore(folder, models=PROFILE)
         self.retriever = RAPRetriever(self.store)  # the shipped defaults
+        self.unruled = RAPRetriever(self.store, margin=None)  # no per-region margin
         self._vectors: dict[Path, np.ndarray] = {}
 
     def remember(
@@ -138,11 +147,14 @@ class Bench:
         names = self.store.by_ids([h.concept_id for h in hits], user=user)
         return [(names[h.concept_id].name, h.distance) for h in hits]
 
-    def handed(self, image: Any, user: str, boxes: Sequence[Any] = ()) -> list[tuple[str, float]]:
+    def handed(
+        self, image: Any, user: str, boxes: Sequence[Any] = (), margin: bool = True
+    ) -> list[tuple[str, float]]:
         """What the retriever hands the LLM at the shipped defaults: ``(name, distance)``."""
         from llama_index_rap.retrieve import RAPQuery
 
-        nodes = self.retriever.retrieve(RAPQuery("", image=image, boxes=boxes, user=user))
+        retriever = self.retriever if margin else self.unruled
+        nodes = retriever.retrieve(RAPQuery("", image=image, boxes=boxes, user=user))
         return [(n.node.metadata["name"], n.node.metadata["distance"]) for n in nodes]
 
 
@@ -157,7 +169,7 @@ def recognition(bench: Bench, subjects: list[Subject], splits: int) -> dict[str,
             user = f"split{seed}-refs{refs}"
             chosen = references(known, refs, seed)
             bench.remember(user, chosen, categories)
-            shipped, reference = Tally(), Tally()
+            shipped, reference, unruled = Tally(), Tally(), Tally()
             hits_at = {1: 0, 2: 0, 5: 0}
             misses: list[str] = []
             queries = [(s.name, p) for s in known for p in s.photos if p not in chosen[s.name]]
@@ -177,6 +189,7 @@ def recognition(bench: Bench, subjects: list[Subject], splits: int) -> dict[str,
                     distances["stranger"].append(ranked[0][1])
                 wanted = {truth} if truth else set()
                 shipped.add(wanted, [n for n, _ in bench.handed(str(path), user)])
+                unruled.add(wanted, [n for n, _ in bench.handed(str(path), user, margin=False)])
                 reference.add(wanted, names[:2])
             n_known = sum(1 for t, _ in queries if t)
             rows.append(
@@ -187,11 +200,100 @@ def recognition(bench: Bench, subjects: list[Subject], splits: int) -> dict[str,
                     "known_queries": n_known,
                     **{f"recall_at_{k}": v / n_known for k, v in hits_at.items()},
                     "shipped": shipped.figures(),
+                    "no_margin": unruled.figures(),
                     "reference_rule": reference.figures(),
                     "misses_at_1": misses,
                 }
             )
     return {"rows": rows, "distances": distances}
+
+
+LOOKALIKE_CLASSES = ("dog", "cat", "stuffed animal", "sneaker", "backpack")
+NEGATIVES = 5
+
+
+def lookalikes(bench: Bench, subjects: list[Subject], seeds: int) -> list[dict[str, Any]]:
+    """One concept of a class with lookalikes, before and after "not this one" photos."""
+    classes = {c: [s for s in subjects if s.category == c] for c in LOOKALIKE_CLASSES}
+    limit = bench.store.match_distance
+    rows = []
+    for refs in REFS:
+        counts = {k: 0 for k in ("own", "kept", "kept_after", "others", "taken", "taken_after")}
+        for seed in range(seeds):
+            rng = random.Random(7000 + seed)
+            for members in classes.values():
+                for subject in members:
+                    user = f"look-{seed}-{refs}-{subject.name}"
+                    chosen = rng.sample(list(subject.photos), refs)
+                    bench.remember(user, {subject.name: chosen}, {subject.name: subject.category})
+                    others = [p for s in members if s is not subject for p in s.photos]
+                    negatives = rng.sample(others, min(NEGATIVES, len(others)))
+                    own = [p for p in subject.photos if p not in chosen]
+                    rest = [p for p in others if p not in negatives]
+
+                    def found(paths: list[Path], user: str = user) -> int:
+                        queries = np.stack([bench.vector(p) for p in paths])
+                        hits = bench.store.search(queries, k=1, user=user, max_distance=limit)
+                        return sum(bool(h) for h in hits)
+
+                    counts["own"] += len(own)
+                    counts["others"] += len(rest)
+                    counts["kept"] += found(own)
+                    counts["taken"] += found(rest)
+                    bench.store.add_negative(subject.name, [str(p) for p in negatives], user=user)
+                    counts["kept_after"] += found(own)
+                    counts["taken_after"] += found(rest)
+        rows.append(
+            {
+                "refs": refs,
+                "negatives": NEGATIVES,
+                "seeds": seeds,
+                "own_photos": counts["own"],
+                "lookalike_photos": counts["others"],
+                "kept": counts["kept"] / counts["own"],
+                "kept_with_negatives": counts["kept_after"] / counts["own"],
+                "lookalikes_taken": counts["taken"] / counts["others"],
+                "lookalikes_taken_with_negatives": counts["taken_after"] / counts["others"],
+            }
+        )
+    return rows
+
+
+def calibration(bench: Bench, subjects: list[Subject], splits: int) -> list[dict[str, Any]]:
+    """``store.calibrate`` from three-photo concepts and five strangers' photos, scored on
+    the rest of the split's photos."""
+    rows = []
+    for seed in range(splits):
+        known, strangers = split(subjects, seed)
+        user = f"split{seed}-refs3"  # remembered by recognition()
+        chosen = references(known, 3, seed)
+        shown = [s.photos[0] for s in strangers[:5]]
+        result = bench.store.calibrate(
+            user=user, impostors=[str(p) for p in shown], target=0.01, save=False
+        )
+        limit = result.max_distance
+        queries = [(s.name, p) for s in known for p in s.photos if p not in chosen[s.name]]
+        unseen = [p for s in strangers[5:] for p in s.photos]
+        kept = silent = 0
+        for truth, path in queries:
+            hits = bench.store.search(bench.vector(path)[None], k=1, user=user, max_distance=limit)
+            kept += bool(hits[0]) and hits[0][0].name == truth
+        for path in unseen:
+            hits = bench.store.search(bench.vector(path)[None], k=1, user=user, max_distance=limit)
+            silent += not hits[0]
+        rows.append(
+            {
+                "split": seed,
+                "max_distance": limit,
+                "calibration_kept": result.kept,
+                "calibration_let_through": result.let_through,
+                "true_matches": len(result.genuine),
+                "strangers_matches": len(result.impostor),
+                "kept": kept / len(queries),
+                "unseen_strangers_retrieving_nothing": silent / len(unseen),
+            }
+        )
+    return rows
 
 
 def collages(bench: Bench, subjects: list[Subject], splits: int, per_split: int) -> dict[str, Any]:
@@ -306,9 +408,8 @@ def camera_jpeg(bench: Bench, source: Path, folder: Path, repeat: int) -> dict[s
 def folder_bytes(db: Path) -> dict[str, int]:
     """Bytes of the table's data files, and of its commit records (manifests, transactions)."""
     sizes = {"data": 0, "commit": 0}
-    for path in db.rglob("*"):
-        if path.is_file():
-            sizes["data" if "data" in path.parent.parts[-1:] else "commit"] += path.stat().st_size
+    for path in stored_files(db):
+        sizes["data" if "data" in path.parent.parts[-1:] else "commit"] += path.stat().st_size
     return sizes
 
 
@@ -358,6 +459,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
             "small": args.small,
             "recognition": recognition(bench, subjects, splits),
             "collages": collages(bench, subjects, splits, per_split),
+            "lookalikes": lookalikes(bench, subjects, 1 if args.small else 5),
+            "calibration": calibration(bench, subjects, splits),
             "growth": growth(bench, subjects, sizes),
             "camera_jpeg": camera_jpeg(
                 bench, subjects[0].photos[0], Path(folder), 2 if args.small else 5

@@ -24,6 +24,14 @@ RATES = (
 )
 
 
+LOOKALIKE_RATES = (
+    "kept",
+    "kept_with_negatives",
+    "lookalikes_taken",
+    "lookalikes_taken_with_negatives",
+)
+
+
 CAMERA_BYTES = (
     "data_bytes_per_concept",
     "data_bytes_per_concept_in_one_commit",
@@ -44,6 +52,7 @@ def recognition_rows(rows: list[dict[str, Any]]) -> list[list[Any]]:
         at_1 = [r["recall_at_1"] for r in mine]
         for rule, sub in (
             ("shipped defaults", "shipped"),
+            ("no margin", "no_margin"),
             ("nearest 2 (reference)", "reference_rule"),
         ):
             ranks = [f3(mean(mine, f"recall_at_{k}")) for k in (1, 2, 5)]
@@ -86,6 +95,39 @@ def report(result: dict[str, Any]) -> str:
                     [n, collage[n]["collages"]]
                     + [f3(collage[n][k]) for k in (*RATES[:2], RATES[3])]
                     for n in ("2", "3", "4", "all")
+                ],
+            ),
+            "Lookalikes: one concept of a class with others in the set, before and after up to "
+            f"{result['lookalikes'][0]['negatives']} photos of the others are marked 'not this "
+            "one' (the rest of the others' photos are the queries):",
+            table(
+                [
+                    *("photos per concept", "seeds", "own photos", "lookalike photos"),
+                    *("kept", "kept with negatives", "lookalikes taken"),
+                    "lookalikes taken with negatives",
+                ],
+                [
+                    [r["refs"], r["seeds"], r["own_photos"], r["lookalike_photos"]]
+                    + [f3(r[k]) for k in LOOKALIKE_RATES]
+                    for r in result["lookalikes"]
+                ],
+            ),
+            "Calibration (store.calibrate, 1% target) from each split's three-photo concepts "
+            "and one photo of each of five strangers; scored on the split's other photos and "
+            "the five strangers not shown:",
+            table(
+                [
+                    *("split", "distance chosen", "kept (calibration)", "true matches"),
+                    *("strangers' matches", "kept (held-out photos)"),
+                    "unseen strangers retrieving nothing",
+                ],
+                [
+                    [
+                        *(c["split"], f3(c["max_distance"]), f3(c["calibration_kept"])),
+                        *(c["true_matches"], c["strangers_matches"], f3(c["kept"])),
+                        f3(c["unseen_strangers_retrieving_nothing"]),
+                    ]
+                    for c in result["calibration"]
                 ],
             ),
             "Growth (split 0, one photo per concept, distractor concepts added):",

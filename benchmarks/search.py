@@ -45,7 +45,7 @@ from typing import Any
 
 import numpy as np
 
-from benchmarks.common import ms, peak_rss_mb, save, table
+from benchmarks.common import ms, peak_rss_mb, save, stored_files, table
 from benchmarks.vectors import (
     DIM,
     OTHER,
@@ -274,7 +274,7 @@ def run_size(kind: str, n: int, cfg: Config, rng: np.random.Generator) -> list[d
         indexed = n > cfg.threshold
         rows.append(measure_store(folder, settings, "store", data, indexed))
         rows[-1]["write_s"] = write_s
-        stored = sum(p.stat().st_size for p in Path(folder).rglob("*") if p.is_file())
+        stored = sum(p.stat().st_size for p in stored_files(Path(folder)))
         rows[-1]["store_bytes_per_row"] = stored / (n + max(1, n // 100))
         if cfg.peak_memory and n == max(cfg.sizes):
             rows[-1]["memory"] = peak_memory(folder, queries, cfg.threshold)

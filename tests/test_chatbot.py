@@ -10,6 +10,7 @@ import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
@@ -32,34 +33,58 @@ def png(image) -> bytes:
 
 @pytest.fixture
 def app(tmp_path: Path):
-    store = ConceptStore(tmp_path / "db", models="tiny", user="chat")
+    store = ConceptStore(tmp_path / "db", models="tiny")
     return create_app(store, get_profile("tiny"), max_distance=0.1)
 
 
-def test_api_remember_ask_and_stream(app) -> None:
+def test_api_keeps_each_persons_concepts_apart(app) -> None:
     client = TestClient(app)
     page = client.get("/")
     assert page.status_code == 200 and "random weights" in page.text
-    ok = client.post(
-        "/api/remember",
-        files={"photo": ("bo.png", png(pictures.bo()), "image/png")},
-        data={"name": "Bo", "description": "My dog.", "category": "dog"},
-    )
-    assert ok.json() == {"message": "Remembered Bo."}
+
+    def remember(user: str, name: str, photo: bytes, **extra: str) -> Any:
+        form = {"user": user, "name": name, "description": "My dog.", "category": "dog"}
+        files = {"photo": ("bo.png", photo, "image/png")}
+        return client.post("/api/remember", files=files, data={**form, **extra})
+
+    def ask(user: str) -> Any:
+        files = {"photo": ("park.png", png(pictures.park()), "image/png")}
+        return client.post("/api/ask", files=files, data={"user": user, "question": "Who?"})
+
+    def names(user: str) -> list[str]:
+        return [
+            c["name"] for c in client.get("/api/concepts", params={"user": user}).json()["concepts"]
+        ]
+
+    assert remember("alice", "Bo", png(pictures.bo())).json() == {"message": "Remembered Bo."}
+    assert names("alice") == ["Bo"] and names("bob") == []
+    again = remember("alice", "Bo", png(pictures.mam()))
+    assert again.status_code == 409 and "replace" in again.json()["error"]  # asked, not replaced
+    assert remember("alice", "Bo", png(pictures.bo()), replace="true").status_code == 200
     bad = client.post(
         "/api/remember",
-        files={"photo": ("x.png", b"not an image", "image/png")},
-        data={"name": "X", "description": "x"},
+        files={"photo": ("holiday.png", b"not an image", "image/png")},
+        data={"user": "alice", "name": "X", "description": "x"},
     )
-    assert bad.status_code == 400 and "not an image" in bad.json()["error"]
-    asked = client.post(
-        "/api/ask",
-        files={"photo": ("park.png", png(pictures.park()), "image/png")},
-        data={"question": "Who is this?"},
-    ).json()
+    assert bad.status_code == 400 and "'holiday.png'" in bad.json()["error"]  # the file's name
+    assert "bytes>" not in bad.json()["error"]
+    assert ask("bob").json()["concepts"] == []  # bob knows nobody
+    asked = ask("alice").json()
     assert asked["concepts"] == ["Bo"] and asked["picture"].startswith("data:image/png;base64,")
     answer = client.get(f"/api/answer/{asked['id']}")
     assert answer.status_code == 200 and answer.text
+    park = {"photo": ("park.png", png(pictures.park()), "image/png")}
+    noted = client.post("/api/not", files=park, data={"user": "alice", "name": "Bo"})
+    assert noted.json() == {"message": "Noted: that photo is not Bo."}
+    assert ask("alice").json()["concepts"] == []  # that photo is no longer taken for Bo
+    missing = client.post("/api/not", files=park, data={"user": "bob", "name": "Bo"})
+    assert missing.status_code == 404
+    no_user = client.post("/api/forget", data={"user": "", "name": "Bo"})
+    assert no_user.status_code == 422  # refused by the form's own validation
+    assert client.post("/api/forget", data={"user": "bob", "name": "Bo"}).status_code == 404
+    assert names("alice") == ["Bo"]  # bob cannot forget alice's Bo
+    gone = client.post("/api/forget", data={"user": "alice", "name": "Bo"})
+    assert gone.json() == {"message": "Forgot Bo."} and names("alice") == []
 
 
 def free_port() -> int:
@@ -109,12 +134,18 @@ def test_chat_page_in_a_real_browser(server: str, tmp_path: Path) -> None:
         try:
             page = browser.new_page()
             page.goto(server)
+            page.fill("#user", "alice")
+            page.dispatch_event("#user", "change")
+            page.wait_for_selector("#concepts-status:has-text('Nobody yet.')", timeout=30_000)
             page.set_input_files("#remember-photo", str(bo))
             page.fill("#remember-name", "Bo")
             page.fill("#remember-description", "Bo is my Shiba Inu with a red collar.")
             page.fill("#remember-category", "dog")
             page.click("#remember-button")
             page.wait_for_selector("#remember-status:has-text('Remembered Bo.')", timeout=60_000)
+            page.wait_for_selector("#concepts li:has-text('Bo')", timeout=30_000)
+            page.click("#remember-button")  # the same name again: asked before replacing
+            page.wait_for_selector("#remember-status:has-text('tick')", timeout=60_000)
             page.set_input_files("#ask-photo", str(park))
             page.fill("#ask-question", "What is Bo doing?")
             page.click("#ask-button")
@@ -126,5 +157,25 @@ def test_chat_page_in_a_real_browser(server: str, tmp_path: Path) -> None:
             width = page.evaluate("document.getElementById('picture').naturalWidth")
             assert width == 640
             page.screenshot(path=str(tmp_path / "chat.png"))
+            page.click("button[data-not='Bo']")  # "that is not Bo": the photo is noted
+            page.wait_for_selector("#ask-status:has-text('Noted: that photo is not Bo.')")
+            page.click("#ask-button")
+            page.wait_for_selector("#ask-status:has-text('anyone I know')", timeout=120_000)
+            # a failed question leaves no earlier picture behind
+            bad = tmp_path / "holiday.png"
+            bad.write_bytes(b"not an image")
+            page.set_input_files("#ask-photo", str(bad))
+            page.click("#ask-button")
+            page.wait_for_selector("#ask-status:has-text('holiday.png')", timeout=60_000)
+            assert page.get_attribute("#picture", "src") is None
+            # another person sees none of alice's concepts; alice forgets Bo
+            page.fill("#user", "bob")
+            page.dispatch_event("#user", "change")
+            page.wait_for_selector("#concepts-status:has-text('Nobody yet.')", timeout=30_000)
+            page.fill("#user", "alice")
+            page.dispatch_event("#user", "change")
+            page.click("button[data-forget='Bo']")
+            page.wait_for_selector("#concepts-status:has-text('Forgot Bo.')", timeout=30_000)
+            assert page.locator("#concepts li").count() == 0
         finally:
             browser.close()

@@ -4,10 +4,12 @@ import json
 from pathlib import Path
 from typing import Any
 
+import pytest
 from click.testing import CliRunner
 from PIL import Image
 
 from llama_index_rap.cli import main
+from llama_index_rap.errors import ImportFormatError
 from llama_index_rap.evaluation.datasets import read_image_concepts, read_qa, read_recognition
 from tests.imagegen import photo, save
 from tests.scenes import scene
@@ -213,3 +215,56 @@ def test_engine_tasks_write_reports(tmp_path: Path) -> None:
         payload = json.loads((out / f"{task}.json").read_text())
         assert payload["meta"]["random_weights"] is True and payload["items"]
         assert "(paper" in (out / f"{task}.md").read_text()
+
+
+def test_recognition_reads_the_reference_file_as_the_reference_means_it(
+    tmp_path: Path, caplog
+) -> None:
+    """RAP's file repeats every positive in its 'negative' group (correct_answer true)."""
+    rows = []
+    for image, own in (("bo/4.png", "bo"), ("mam/1.png", "mam")):
+        rows.append({"image": image, "concept": own, "type": "positive", "correct_answer": True})
+        for concept in ("bo", "mam", "toy"):  # every concept asked about the image
+            truth = concept == own
+            rows.append(
+                {"image": image, "concept": concept, "type": "negative", "correct_answer": truth}
+            )
+    (tmp_path / "rec.json").write_text(json.dumps(rows))
+    with caplog.at_level("WARNING"):
+        recs = read_recognition(tmp_path / "rec.json")
+    assert sum(r.truth for r in recs) == 2 and sum(not r.truth for r in recs) == 4
+    assert "2 rows repeat a question" in caplog.text
+    words = [{"image": "a.png", "concept": "bo", "correct_answer": w} for w in ("No", "yes")]
+    (tmp_path / "words.json").write_text(json.dumps([words[0], {**words[1], "image": "b.png"}]))
+    assert [r.truth for r in read_recognition(tmp_path / "words.json")] == [False, True]
+    for bad in ("maybe", None):
+        (tmp_path / "bad.json").write_text(json.dumps([{**words[0], "correct_answer": bad}]))
+        with pytest.raises(ImportFormatError, match="not yes or no"):
+            read_recognition(tmp_path / "bad.json")
+    both = [words[0], {**words[0], "correct_answer": True}]
+    (tmp_path / "both.json").write_text(json.dumps(both))
+    with pytest.raises(ImportFormatError, match="both yes and no"):
+        read_recognition(tmp_path / "both.json")
+
+
+def test_eval_checks_every_image_before_loading_models(tmp_path: Path) -> None:
+    database, _ = make_dataset(tmp_path / "data", concepts=2)
+    save(photo(100), tmp_path / "data/q.png")
+    (tmp_path / "cap.json").write_text(
+        json.dumps({"q.png": ["<c0>"], "gone1.png": ["<c1>"], "gone2.png": ["<c0>"]})
+    )
+    args = ["--models", "tiny", "eval", "caption", str(tmp_path / "cap.json")]
+    args += ["--database", str(database), "--no-detector", "--out", str(tmp_path / "out")]
+    refused = CliRunner().invoke(main, args)
+    assert refused.exit_code != 0 and "Traceback" not in refused.output
+    assert "3 of 3 items name an image that is not there" in refused.output
+    assert "--root" in refused.output and "--skip-missing" in refused.output
+    assert not (tmp_path / "out").exists()  # nothing run
+    rooted = CliRunner().invoke(main, [*args, "--root", str(tmp_path / "data"), "--skip-missing"])
+    assert rooted.exit_code == 0, rooted.output
+    assert "left out 2 of 3 items" in rooted.output
+    scored = json.loads((tmp_path / "out/caption.json").read_text())
+    assert len(scored["items"]) == 1
+    png = CliRunner().invoke(main, ["eval", "caption", str(tmp_path / "data/q.png")])
+    assert png.exit_code != 0 and "not a UTF-8 text file" in png.output
+    assert "Traceback" not in png.output

@@ -69,10 +69,8 @@ def test_retrieve_prints_json_and_writes_the_picture(rap, tmp_path: Path) -> Non
     assert changed[30, 20:170].any() and changed[200:300, 300].any()  # both frames drawn
     assert not changed[200:300, 200:280].any()  # untouched away from the boxes and labels
     plain = rap("retrieve", str(query), "--box", "20,30,170,140", "--max-distance", "0.02")
-    assert (
-        "Bo: distance" in plain.output
-        and "found in a box you gave at [20, 30, 170, 140]" in plain.output
-    )
+    assert "Bo: found in a box you gave at [20, 30, 170, 140]: distance" in plain.output
+    assert "<= 0.020 (the match distance)" in plain.output
     whole = rap("retrieve", str(query), "--no-detector", "--max-distance", "0.02")
     assert "no known concept in this image" in whole.output  # Bo is too small in the scene
 
@@ -90,7 +88,8 @@ def test_annotate_labels_matches_and_dims_unknowns() -> None:
     from llama_index.core.schema import ImageNode, NodeWithScore
 
     image = Image.new("RGB", (300, 200), (255, 255, 255))
-    node = NodeWithScore(node=ImageNode(text="x", metadata={"concept_id": "c1"}), score=0.9)
+    meta = {"concept_id": "c1", "crop_index": 0}
+    node = NodeWithScore(node=ImageNode(text="x", metadata=meta), score=0.9)
     report = RetrievalReport(
         nodes=[node],
         crops=[
@@ -105,6 +104,40 @@ def test_annotate_labels_matches_and_dims_unknowns() -> None:
     assert tuple(matched) != (255, 255, 255) and tuple(unknown) != (255, 255, 255)
     assert matched.std() > unknown.std()  # colour for a match, grey for an unknown
     assert (out[180:, :] != 255).any()  # the note is written at the bottom
+
+
+def test_each_region_shows_what_retrieval_took_from_it_and_labels_never_overlap() -> None:
+    from llama_index.core.schema import ImageNode, NodeWithScore
+
+    image = Image.new("RGB", (300, 200), (255, 255, 255))
+    bo = NodeWithScore(
+        node=ImageNode(text="x", metadata={"concept_id": "bo", "crop_index": 2}), score=0.9
+    )
+    mam = NodeWithScore(
+        node=ImageNode(text="x", metadata={"concept_id": "mam", "crop_index": 1}), score=0.9
+    )
+    near_bo, near_mam = SearchHit(0, "bo", "Bo", "r1", 0.02), SearchHit(0, "mam", "Mam", "r2", 0.3)
+
+    def drawn(crops: list[CropResult], nodes: list[NodeWithScore]) -> np.ndarray:
+        return np.asarray(annotate(image, RetrievalReport(nodes=nodes, crops=crops)), dtype=int)
+
+    def near(pixels: np.ndarray, colour: tuple[int, int, int]) -> bool:
+        return bool((np.abs(pixels - np.array(colour)).sum(-1) < 30).any())
+
+    red, green = (230, 25, 75), (60, 180, 75)  # the first and second concept's colours
+    # Mam is the corner box's nearest hit, but retrieval took Bo from the whole image: the
+    # corner box is "unknown" (grey), nothing there is labelled Mam, the corner says Bo
+    corner = CropResult(Box(0, 0, 120, 120, label="dog"), [SearchHit(0, "mam", "Mam", "r", 0.035)])
+    out = drawn([corner, CropResult(None, []), CropResult(None, [near_bo])], [bo])
+    assert (out[:60, :200].sum(-1) < 200).any()  # the whole image's Bo, below the box label
+    assert not near(out, red) and not near(out, green)  # no coloured frame: box is unknown
+    # two boxes from the same corner, each with its own concept: both labels visible
+    a = CropResult(Box(10, 10, 100, 100, label="dog"), [near_bo])
+    b = CropResult(Box(10, 10, 200, 150, label="person"), [near_mam])
+    bo.node.metadata["crop_index"] = 0
+    out = drawn([a, b], [bo, mam])
+    label_rows = out[8:60, 12:40]
+    assert near(label_rows, red) and near(label_rows, green)  # one under the other
 
 
 def test_top_k_zero_is_refused(rap, tmp_path: Path) -> None:

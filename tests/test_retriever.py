@@ -80,7 +80,8 @@ def test_whole_image_path_finds_a_single_pasted_concept(filled: ConceptStore) ->
 def test_a_stranger_retrieves_nothing(filled: ConceptStore) -> None:
     image = scene([(photo(77), BO_BOX)])
     assert retriever(filled).retrieve(RAPQuery("", image=image, boxes=[BO_BOX])) == []
-    assert len(retriever(filled, max_distance=None).retrieve(RAPQuery("", image=image))) == 2
+    everything = retriever(filled, max_distance=None, margin=None)  # the reference's rule
+    assert len(everything.retrieve(RAPQuery("", image=image))) == 2
 
 
 @pytest.mark.parametrize(
@@ -128,7 +129,7 @@ def test_hits_are_merged_by_concept_and_capped_by_top_k(filled: ConceptStore) ->
 
 def test_a_whole_image_search_is_not_capped_by_per_crop_k(filled: ConceptStore) -> None:
     image = scene([(photo(1), BO_BOX)])
-    nodes = retriever(filled, top_k=4, per_crop_k=2, max_distance=None).retrieve(
+    nodes = retriever(filled, top_k=4, per_crop_k=2, max_distance=None, margin=None).retrieve(
         RAPQuery("", image=image)
     )
     assert len(nodes) == 4  # per_crop_k is raised to top_k

@@ -40,6 +40,7 @@ def test_tool_spec_is_a_llama_index_tool_spec(spec: RAPToolSpec) -> None:
     assert set(tools) == {
         "remember_concept",
         "forget_concept",
+        "not_this_concept",
         "list_concepts",
         "find_concepts_in_image",
         "caption_image",
@@ -60,13 +61,19 @@ def test_tools_run_against_a_real_store(spec: RAPToolSpec, tmp_path: Path) -> No
     ]
     photo_path = save(scene([(photo(1), (10, 10, 470, 350))]), tmp_path / "new.png")
     found = json.loads(spec.find_concepts_in_image(str(photo_path)))
-    assert [f["name"] for f in found] == ["Bo"]
+    assert [f["name"] for f in found] == ["Bo"] and "<= 0.050" in found[0]["why"]
     assert spec.caption_image(str(photo_path))  # a real (random) caption
     assert spec.ask_about_image(str(photo_path), "What is Bo doing?")
     stranger = save(photo(77), tmp_path / "stranger.png")
     assert spec.find_concepts_in_image(str(stranger)) == (
         "None of the user's concepts is in this photo."
     )
+    lookalike = save(scene([(photo(1), (12, 12, 470, 350))]), tmp_path / "lookalike.png")
+    assert spec.not_this_concept(str(lookalike), "Bo") == "Noted: that photo is not Bo."
+    assert spec.find_concepts_in_image(str(lookalike)) == (
+        "None of the user's concepts is in this photo."
+    )
+    assert spec.not_this_concept(str(lookalike), "Nobody").startswith("Error: ")
     assert spec.forget_concept("bo") == "Forgot Bo."
     assert json.loads(spec.list_concepts()) == []
 

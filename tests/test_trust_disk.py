@@ -3,7 +3,6 @@ changes nothing."""
 
 from __future__ import annotations
 
-import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -15,24 +14,16 @@ from llama_index_rap.errors import DiskFullError
 from llama_index_rap.store import ConceptStore
 from llama_index_rap.store.table import RESERVE
 from tests.imagegen import photo, save
+from tests.mounts import tmpfs
 
 pytestmark = pytest.mark.slow
 
 
 @pytest.fixture
 def small_disk(tmp_path: Path) -> Iterator[Path]:
-    """A 16 MB file system of its own (tmpfs; needs the right to mount, as root)."""
-    where = tmp_path / "small"
-    where.mkdir()
-    mounted = subprocess.run(
-        ["mount", "-t", "tmpfs", "-o", "size=16m", "tmpfs", str(where)], capture_output=True
-    )
-    if mounted.returncode != 0:
-        pytest.skip(f"cannot mount a small file system here: {mounted.stderr.decode().strip()}")
-    try:
+    """A 16 MB file system of its own."""
+    with tmpfs(tmp_path / "small", "size=16m") as where:
         yield where
-    finally:
-        subprocess.run(["umount", "-l", str(where)], check=False)
 
 
 def fill(disk: Path, name: str) -> Path:

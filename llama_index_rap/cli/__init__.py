@@ -16,17 +16,19 @@ from llama_index_rap.cli import (
     retrieve_commands,
     store_commands,
 )
-from llama_index_rap.cli.context import CliState, RapGroup
+from llama_index_rap.cli.context import (
+    CLIP_HELP,
+    DB_HELP,
+    ENCODER_HELP,
+    MODELS_HELP,
+    PROFILES,
+    CliState,
+    RapGroup,
+)
 
 
 @click.group(cls=RapGroup, context_settings={"help_option_names": ["-h", "--help"]})
-@click.option(
-    "--db",
-    envvar="RAP_DB",
-    default=None,
-    help="Concept store: a folder or LanceDB URI (s3://...). Default: $RAP_DB or a per-user "
-    "data folder.",
-)
+@click.option("--db", envvar="RAP_DB", default=None, help=DB_HELP)
 @click.option(
     "--user",
     envvar="RAP_USER",
@@ -37,28 +39,13 @@ from llama_index_rap.cli.context import CliState, RapGroup
 @click.option(
     "--models",
     envvar="RAP_MODELS",
-    type=click.Choice(["default", "default-random", "offline", "tiny"]),
+    type=click.Choice(PROFILES),
     default="default",
     show_default=True,
-    help="Model profile: 'default' (ViT-L-14-336 openai, YOLO-World v2-X, Qwen2-VL-2B), "
-    "'offline' (a trained MobileNetV2 that ships with the package, no detector, the tiny "
-    "VLM: real retrieval offline), 'default-random' (the default architectures with random "
-    "weights, for timing) or 'tiny' (small random-weight models). Random weights give "
-    "meaningless output.",
+    help=MODELS_HELP,
 )
-@click.option(
-    "--encoder",
-    default=None,
-    help="Override the image encoder: torchvision:ARCH[:WEIGHTS|:/path/weights.pt], "
-    "hf:ORG/NAME or hf:/path/folder (DINOv2, SigLIP...), open_clip:ARCH[:TAG], or anything "
-    "--clip takes.",
-)
-@click.option(
-    "--clip",
-    default=None,
-    help="Override the image encoder with an open_clip model: ARCH:TAG, ARCH:/path/checkpoint "
-    "or hf-hub:org/repo.",
-)
+@click.option("--encoder", default=None, help=ENCODER_HELP)
+@click.option("--clip", default=None, help=CLIP_HELP)
 @click.option("--vlm", default=None, help="Override the VLM: a hub name or a local folder.")
 @click.option("-v", "--verbose", is_flag=True, help="Log what happens.")
 @click.pass_context
@@ -72,7 +59,10 @@ def main(
     vlm: str | None,
     verbose: bool,
 ) -> None:
-    """Retrieval-augmented personalization: teach your LlamaIndex pipelines who Bo is."""
+    """Retrieval-augmented personalization: teach your LlamaIndex pipelines who Bo is.
+
+    The options above can also be given after the command (rap list --user bob).
+    """
     import logging
 
     if verbose:

@@ -9,7 +9,7 @@ from typing import Any, TypeVar
 
 import click
 
-from llama_index_rap.cli.context import CliState
+from llama_index_rap.cli.context import CliState, RapGroup
 from llama_index_rap.cli.store_commands import pass_state
 
 T = TypeVar("T")
@@ -20,7 +20,7 @@ def register(group: click.Group) -> None:
     group.add_command(eval_group)
 
 
-@click.group(name="eval")
+@click.group(name="eval", cls=RapGroup)
 def eval_group() -> None:
     """Score captioning, recognition, QA or the retriever on a test set (see README)."""
 
@@ -47,13 +47,44 @@ def common(f: Callable[..., Any]) -> Callable[..., Any]:
             show_default=True,
             help="Where the JSON report, the Markdown table (and the plot) go.",
         ),
-        click.option("--limit", type=int, default=None, help="Score only the first N items."),
+        click.option(
+            "--limit",
+            type=click.IntRange(min=1),
+            default=None,
+            help="Score only the first N items.",
+        ),
+        click.option(
+            "--skip-missing",
+            is_flag=True,
+            help="Leave out items whose image is missing (counted); without it they stop the run.",
+        ),
         click.option("--no-detector", is_flag=True, help="Search whole images (and boxes) only."),
         click.option("--max-distance", type=float, default=None, help="Retriever cut-off."),
     ]
     for option in reversed(options):
         f = option(f)
     return f
+
+
+def _present(items: list[T], data: Path, root: Path | None, skip_missing: bool) -> list[T]:
+    """The items whose images exist, checked before any model loads.
+
+    Raises:
+        click.ClickException: Some images are missing and ``skip_missing`` is not set.
+    """
+    missing = [i for i in items if (image := getattr(i, "image", None)) and not image.is_file()]
+    if not missing:
+        return items
+    first = getattr(missing[0], "image", "")
+    where = f"--root {root}" if root else f"the data file's folder {data.parent}"
+    if not skip_missing:
+        raise click.ClickException(
+            f"{len(missing)} of {len(items)} items name an image that is not there (first: "
+            f"{first}); image paths are read relative to {where}: give --root FOLDER (the "
+            "folder they are relative to), or --skip-missing to score the rest"
+        )
+    click.echo(f"left out {len(missing)} of {len(items)} items: image missing", err=True)
+    return [i for i in items if i not in missing]
 
 
 def _progress(label: str) -> Callable[[Iterable[T]], Iterable[T]]:
@@ -123,6 +154,7 @@ def _run_engine_task(
     root: Path | None,
     out: Path,
     limit: int | None,
+    skip_missing: bool,
     no_detector: bool,
     max_distance: float | None,
 ) -> None:
@@ -130,6 +162,18 @@ def _run_engine_task(
     from llama_index_rap.evaluation import datasets, report, runner
     from llama_index_rap.generate import HuggingFaceVLM
 
+    readers: dict[str, Callable[[Path, Path | None], list[Any]]] = {
+        "caption": datasets.read_image_concepts,
+        "recognition": datasets.read_recognition,
+        "qa": datasets.read_qa,
+    }
+    read = readers[task]
+    items: list[Any] = _present(read(data, root)[:limit], data, root, skip_missing)
+    if task == "recognition":
+        positives = sum(i.truth for i in items)
+        click.echo(
+            f"{len(items)} questions: {positives} yes, {len(items) - positives} no", err=True
+        )
     with tempfile.TemporaryDirectory(prefix="rap-eval-") as folder:
         store = _store(state, database, root, folder)
         engine = RAPQueryEngine(
@@ -138,16 +182,13 @@ def _run_engine_task(
         )
         label = f"llama-index-rap ({state.profile.name})"
         if task == "caption":
-            items = datasets.read_image_concepts(data, root)[:limit]
             result, rows = runner.run_caption(engine, items, _progress(task))
             table = report.caption_table(result, label)
         elif task == "recognition":
-            rec_items = datasets.read_recognition(data, root)[:limit]
-            rec, rows = runner.run_recognition(engine, rec_items, _progress(task))
+            rec, rows = runner.run_recognition(engine, items, _progress(task))
             result, table = rec, report.recognition_table(rec, label)  # type: ignore[assignment]
         else:
-            qa_items = datasets.read_qa(data, root)[:limit]
-            qa, rows = runner.run_qa(engine, qa_items, _progress(task))
+            qa, rows = runner.run_qa(engine, items, _progress(task))
             result, table = qa, report.qa_table(qa, label)  # type: ignore[assignment]
     _finish(state, out, task, result, rows, table)
 
@@ -208,7 +249,13 @@ def retrieval(state: CliState, /, sizes: str, **options: Any) -> None:
         ConceptInput(c.name, [i.data for i in c.images], c.description, c.category, c.aliases)
         for c in batch.concepts
     ]
-    items = datasets.read_image_concepts(options["data"], root)[: options["limit"]]
+    data: Path = options["data"]
+    items = _present(
+        datasets.read_image_concepts(data, root)[: options["limit"]],
+        data,
+        root,
+        options["skip_missing"],
+    )
     reports = runner.run_retrieval(
         concepts,
         items,

@@ -25,13 +25,6 @@ def register(group: click.Group) -> None:
 def engine_options(f: Callable[..., Any]) -> Callable[..., Any]:
     """Options shared by the commands that run the engine."""
     f = click.option("--json", "as_json", is_flag=True, help="Print JSON.")(f)
-    f = click.option(
-        "--models",
-        type=click.Choice(["default", "default-random", "tiny"]),
-        default=None,
-        help="Model profile for this command (overrides the global --models).",
-    )(f)
-    f = click.option("--vlm", default=None, help="The VLM: a hub name or a local folder.")(f)
     f = click.option("--no-detector", is_flag=True, help="Search the whole image only.")(f)
     f = click.option(
         "--max-distance", type=float, default=None, help="Farthest concept match kept."
@@ -41,8 +34,6 @@ def engine_options(f: Callable[..., Any]) -> Callable[..., Any]:
 
 def _engine(
     state: CliState,
-    models: str | None,
-    vlm: str | None,
     no_detector: bool,
     max_distance: float | None,
     streaming: bool = False,
@@ -51,10 +42,6 @@ def _engine(
     from llama_index_rap.generate import HuggingFaceVLM
     from llama_index_rap.retrieve import RAPRetriever
 
-    if models:
-        state.models = models
-    if vlm:
-        state.vlm = vlm
     retriever = RAPRetriever(
         state.store,
         detector=None if no_detector else "auto",

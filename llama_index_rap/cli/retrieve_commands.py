@@ -60,7 +60,8 @@ HOW_FOUND = {
 @click.option(
     "--show",
     type=click.Path(dir_okay=False, path_type=Path),
-    help="Write the image with every box labelled to this PNG.",
+    help="Write the image with every box labelled (concept, distance, the match distance, "
+    "the nearest 'not this one' photo) to this PNG.",
 )
 @pass_state
 def retrieve(
@@ -94,6 +95,9 @@ def retrieve(
             "reason": n.node.metadata["reason"],
             "box": n.node.metadata["box"],
             "category": n.node.metadata["category"],
+            "max_distance": n.node.metadata["max_distance"],
+            "negative_distance": n.node.metadata["negative_distance"],
+            "evidence": n.node.metadata["evidence"],
         }
         for n in report.nodes
     ]
@@ -117,7 +121,7 @@ def retrieve(
         for f in found:
             where = f" at {f['box']}" if f["box"] else ""
             how = HOW_FOUND.get(f["reason"], f"by {f['reason']}")
-            click.echo(f"{f['name']}: distance {f['distance']}, found {how}{where}")
+            click.echo(f"{f['name']}: found {how}{where}: {f['evidence']}")
         if show is not None:
             click.echo(f"wrote {show}")
     state.random_weights_note()

@@ -1,9 +1,15 @@
-"""``rap remember | forget | list | export | import | import-rap``: the concept store."""
+"""The concept store's commands: what ``rap`` remembers, changes, forgets and moves.
+
+``remember``, ``update``, ``not``, ``forget``, ``purge``, ``check``, ``list``, ``calibrate``,
+``versions``, ``restore``, ``optimize``, ``export``, ``import``, ``import-rap``.
+"""
 
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
@@ -12,12 +18,30 @@ from llama_index_rap.errors import ImportFormatError
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".bmp", ".gif", ".tif", ".tiff"}
 
+if TYPE_CHECKING:
+    from llama_index_rap.store import Concept
+
 pass_state = click.make_pass_decorator(CliState)
 
 
 def register(group: click.Group) -> None:
     """Add the store commands to ``group``."""
-    commands = (remember, forget, purge, check, list_concepts, export, import_folder, import_rap)
+    commands = (
+        remember,
+        update,
+        not_this,
+        forget,
+        purge,
+        check,
+        list_concepts,
+        calibrate,
+        versions,
+        restore,
+        optimize,
+        export,
+        import_folder,
+        import_rap,
+    )
     for command in commands:
         group.add_command(command)
 
@@ -85,6 +109,7 @@ def _remember_dir(state: CliState, root: Path, replace: bool, batch_size: int, p
     items = [_read_concept_folder(folder) for folder in sorted(root.iterdir()) if folder.is_dir()]
     if not items:
         raise click.ClickException(f"{root} has no sub-folders; put one folder per concept in it")
+    before = state.store.list()
     with tqdm(total=len(items), unit="concept", disable=None) as bar:
         done = state.store.remember_many(
             [ConceptInput(**item) for item in items],  # type: ignore[arg-type]
@@ -93,8 +118,21 @@ def _remember_dir(state: CliState, root: Path, replace: bool, batch_size: int, p
             batch_size=batch_size,
             purge=purge,
         )
-    click.echo(f"remembered {len(done)} concepts from {root} for user {state.store.user}")
+    click.echo(f"{tally(before, done)} from {root} for user {state.store.user}")
     state.random_weights_note()
+
+
+def tally(before: Sequence[Concept], after: Sequence[Concept], verb: str = "remembered") -> str:
+    """What a bulk write did: concepts added, replaced, and already there unchanged."""
+    old = {c.concept_id: c.updated_at for c in before}
+    added = sum(c.concept_id not in old for c in after)
+    same = sum(old.get(c.concept_id) == c.updated_at for c in after)
+    parts = [f"{verb} {added} new concept{'s' * (added != 1)}"]
+    if replaced := len(after) - added - same:
+        parts.append(f"replaced {replaced}")
+    if same:
+        parts.append(f"{same} already there")
+    return ", ".join(parts)
 
 
 def _read_concept_folder(folder: Path) -> dict[str, object]:
@@ -129,6 +167,62 @@ def _read_concept_folder(folder: Path) -> dict[str, object]:
         "category": meta.get("category"),
         "aliases": meta.get("aliases", ()),
     }
+
+
+@click.command()
+@click.argument("name")
+@click.option("--rename", "new_name", help="A new name (must not be taken).")
+@click.option("-d", "--description", help="A new description.")
+@click.option("-c", "--category", help="A new category ('' clears it).")
+@click.option("-a", "--alias", "aliases", multiple=True, help="Replace the aliases (repeatable).")
+@click.option("--no-aliases", is_flag=True, help="Drop every alias.")
+@click.option(
+    "--add",
+    "add_images",
+    multiple=True,
+    type=click.Path(path_type=Path),
+    help="An image to add (repeatable).",
+)
+@click.option(
+    "--remove",
+    "remove_images",
+    multiple=True,
+    help="An image to drop, by its SHA-256 or a unique prefix ('rap list --json' shows them).",
+)
+@click.option("--purge", is_flag=True, help="Also erase what was replaced or dropped from disk.")
+@pass_state
+def update(
+    state: CliState,
+    name: str,
+    new_name: str | None,
+    description: str | None,
+    category: str | None,
+    aliases: tuple[str, ...],
+    no_aliases: bool,
+    add_images: tuple[Path, ...],
+    remove_images: tuple[str, ...],
+    purge: bool,
+) -> None:
+    """Change the concept NAME: only what is given changes, in one commit."""
+    if aliases and no_aliases:
+        raise click.UsageError("give --alias or --no-aliases, not both")
+    changes = (new_name, description, category, aliases, no_aliases, add_images, remove_images)
+    if all(c is None or c == () or c is False for c in changes):
+        raise click.ClickException(
+            "nothing to change: give --rename, -d, -c, -a, --no-aliases, --add or --remove"
+        )
+    concept = state.store.update(
+        name,
+        new_name=new_name,
+        description=description,
+        category=category,
+        aliases=() if no_aliases else (aliases or None),
+        add_images=list(add_images),
+        remove_images=list(remove_images),
+        purge=purge,
+    )
+    count = len(concept.images)
+    click.echo(f"updated {concept.name} ({count} image{'s' * (count != 1)})")
 
 
 @click.command()
@@ -179,7 +273,103 @@ def list_concepts(state: CliState, as_json: bool) -> None:
     for c in concepts:
         extra = f" [{c.category}]" if c.category else ""
         aka = f" (also {', '.join(c.aliases)})" if c.aliases else ""
-        click.echo(f"{c.name}{extra}{aka}: {c.description} ({len(c.images)} image(s))")
+        nots = f", {len(c.negatives)} 'not this one'" if c.negatives else ""
+        click.echo(f"{c.name}{extra}{aka}: {c.description} ({len(c.images)} image(s){nots})")
+
+
+@click.command(name="not")
+@click.argument("name")
+@click.argument("images", nargs=-1, required=True, type=click.Path(path_type=Path))
+@pass_state
+def not_this(state: CliState, name: str, images: tuple[Path, ...]) -> None:
+    """Say IMAGES show something else, not NAME: retrieval then leaves NAME out for lookalikes."""
+    concept = state.store.add_negative(name, list(images))
+    count = len(concept.negatives)
+    click.echo(
+        f"noted: {len(images)} photo{'s' * (len(images) != 1)} not {concept.name} "
+        f"({count} 'not this one' photo{'s' * (count != 1)} in all)"
+    )
+    state.random_weights_note()
+
+
+@click.command()
+@click.option(
+    "--impostor",
+    "impostors",
+    multiple=True,
+    type=click.Path(path_type=Path),
+    help="A photo of something that is none of your concepts (repeatable).",
+)
+@click.option(
+    "--target",
+    type=click.FloatRange(min=0.0, max=1.0, max_open=True),
+    default=0.01,
+    show_default=True,
+    help="Share of strangers' matches allowed through.",
+)
+@click.option(
+    "--plot",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write the trade-off (true matches kept against strangers let through) to this PNG.",
+)
+@click.option("--dry-run", is_flag=True, help="Report the distance without recording it.")
+@pass_state
+def calibrate(
+    state: CliState,
+    impostors: tuple[Path, ...],
+    target: float,
+    plot: Path | None,
+    dry_run: bool,
+) -> None:
+    """Choose the match distance from your own photos and record it in the store."""
+    result = state.store.calibrate(impostors=list(impostors), target=target, save=not dry_run)
+    click.echo(result.summary())
+    click.echo("distance  true matches kept  strangers let through")
+    for distance, kept, through in result.tradeoff():
+        mark = "  <- chosen" if abs(distance - result.max_distance) < 5e-4 else ""
+        click.echo(f"{distance:8.3f}  {kept:17.0%}  {through:21.1%}{mark}")
+    if plot is not None:
+        from llama_index_rap.retrieve.calibration import plot as draw
+
+        click.echo(f"wrote {draw(result, plot)}")
+    if dry_run:
+        click.echo("not recorded (--dry-run)")
+    else:
+        click.echo(f"recorded in {state.store.uri}: retrieval uses it unless told otherwise")
+    state.random_weights_note()
+
+
+@click.command()
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@pass_state
+def versions(state: CliState, as_json: bool) -> None:
+    """List the store's committed versions (every user's changes), oldest first."""
+    found = state.store.versions()
+    if as_json:
+        rows = [{"version": v.version, "timestamp": v.timestamp.isoformat()} for v in found]
+        click.echo(json.dumps(rows, indent=2))
+        return
+    if not found:
+        click.echo(f"{state.store.uri} has no versions yet")
+    for v in found:
+        click.echo(f"{v.version}  {v.timestamp.isoformat(timespec='seconds')}")
+
+
+@click.command()
+@click.argument("version", type=click.IntRange(min=1))
+@pass_state
+def restore(state: CliState, version: int) -> None:
+    """Make VERSION current again, as a new version (the whole store, every user)."""
+    state.store.restore(version)
+    click.echo(f"restored version {version} (now version {state.store.version})")
+
+
+@click.command()
+@pass_state
+def optimize(state: CliState) -> None:
+    """Compact the store's files and rebuild its search index once it is large."""
+    state.store.optimize()
+    click.echo(f"optimized {state.store.uri} (history kept)")
 
 
 @click.command()
@@ -197,8 +387,9 @@ def export(state: CliState, folder: Path) -> None:
 @pass_state
 def import_folder(state: CliState, folder: Path, replace: bool) -> None:
     """Import concepts from an export FOLDER."""
+    before = state.store.list()
     done = state.store.import_(folder, on_conflict="replace" if replace else "error")
-    click.echo(f"imported {len(done)} concepts from {folder}")
+    click.echo(f"{tally(before, done, 'imported')} from {folder}")
 
 
 @click.command(name="import-rap")
@@ -212,8 +403,9 @@ def import_folder(state: CliState, folder: Path, replace: bool) -> None:
 @pass_state
 def import_rap(state: CliState, database: Path, root: Path | None, replace: bool) -> None:
     """Import a RAP reference DATABASE (database.json with concept_dict)."""
+    before = state.store.list()
     done = state.store.import_rap(
         database, root=root, on_conflict="replace" if replace else "error"
     )
-    click.echo(f"imported {len(done)} concepts from {database}")
+    click.echo(f"{tally(before, done, 'imported')} from {database}")
     state.random_weights_note()

@@ -4,7 +4,13 @@ RAP reference formats (as shipped in its ``eval/``):
 
 - captioning: a JSON object mapping each image path to the concepts in it
   (``{"test/bo/1.png": ["<bo>"], ...}``);
-- recognition: a JSON list of ``{"image", "concept", "correct_answer": true|false, ...}``;
+- recognition: a JSON list of ``{"image", "concept", "type", "correct_answer": true|false}``.
+  ``correct_answer`` is the truth. ``type`` names the group a row belongs to: "positive"
+  asks about the image's own concept; "negative" asks every concept of the set about the
+  image, its own included, so each positive question appears a second time typed
+  "negative" with ``correct_answer: true`` (333 rows in the shipped
+  ``recognition_test.json``). Such repeats are read once (logged with their count); the
+  same question with two different answers is refused.
 - QA: ``{concept: {image_path: {"question", "options": {"A", "B"}, "correct_answer"}}}``
   (visual) or ``{concept: {"0": {"question", "option": {...}, "correct_answer"}}}``
   (text-only); ``sks`` in a question stands for the concept.
@@ -22,12 +28,15 @@ else the file's folder.
 from __future__ import annotations
 
 import json
+import logging
 import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from llama_index_rap.errors import ImportFormatError
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -85,6 +94,11 @@ def _load(path: Path) -> tuple[Any, bool]:
         text = path.read_text(encoding="utf-8")
     except OSError as e:
         raise ImportFormatError(f"cannot read evaluation file {path}: {e}") from e
+    except UnicodeDecodeError as e:
+        raise ImportFormatError(
+            f"{path} is not a UTF-8 text file (an image?): give the test set's JSON or JSONL "
+            "file (README: Evaluation)"
+        ) from e
     if path.suffix.lower() != ".jsonl":
         try:
             return json.loads(text), False
@@ -134,24 +148,54 @@ def read_image_concepts(path: Path, root: Path | None = None) -> list[ImageConce
 
 
 def read_recognition(path: Path, root: Path | None = None) -> list[RecognitionItem]:
-    """A recognition set (RAP's JSON list or our JSONL)."""
+    """A recognition set (RAP's JSON list or our JSONL); each question once.
+
+    Raises:
+        ImportFormatError: A row without an image, concept or answer; an answer that is not
+            a yes or a no; one question given two different answers.
+    """
     data, _ = _load(path)
     if not isinstance(data, list):
         raise ImportFormatError(f"{path}: expected a list of recognition questions")
-    items = []
+    found: dict[tuple[Path, str], RecognitionItem] = {}
+    repeats = 0
     for row in data:
         try:
-            truth = row["correct_answer"] if "correct_answer" in row else row["answer"]
-            items.append(
-                RecognitionItem(
-                    _resolve(row["image"], path, root),
-                    str(row["concept"]).strip("<>"),
-                    bool(truth),
-                )
+            raw = row["correct_answer"] if "correct_answer" in row else row["answer"]
+            item = RecognitionItem(
+                _resolve(row["image"], path, root), str(row["concept"]).strip("<>"), _truth(raw)
             )
-        except (KeyError, TypeError) as e:
+        except (KeyError, TypeError, ValueError) as e:
             raise ImportFormatError(f"{path}: bad recognition row {row!r} ({e})") from e
-    return items
+        key = (item.image, item.concept)
+        if key in found:
+            if found[key].truth != item.truth:
+                raise ImportFormatError(
+                    f"{path}: 'is {item.concept} in {item.image}?' is answered both yes and no"
+                )
+            repeats += 1
+            continue
+        found[key] = item
+    if repeats:
+        logger.warning(
+            "%s: %d rows repeat a question already read (in RAP's file, the positives again "
+            "in the 'negative' group); each question is scored once",
+            path,
+            repeats,
+        )
+    return list(found.values())
+
+
+def _truth(value: object) -> bool:
+    """A yes/no answer: a JSON boolean, or "yes"/"no"/"true"/"false" in any case."""
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in ("yes", "true", "y"):
+        return True
+    if text in ("no", "false", "n"):
+        return False
+    raise ValueError(f"the answer {value!r} is not yes or no")
 
 
 _SKS = re.compile(r"\bsks\b")

@@ -111,6 +111,7 @@ def retrieval_plot(reports: Sequence[RetrievalReport], path: Path) -> Path:
         ax.plot(
             ks, [r.recall[k] * 100 for k in ks], marker="o", label=f"{r.database_size} concepts"
         )
+    ax.set_xticks(sorted({k for r in reports for k in r.recall}))  # whole K only
     ax.set_xlabel("K")
     ax.set_ylabel("recall@K (%)")
     ax.set_ylim(0, 105)

@@ -375,6 +375,12 @@ PROFILES: dict[str, ModelProfile] = {
 }
 
 
+def profile_for_encoder(encoder_id: str) -> ModelProfile | None:
+    """The profile whose encoder made vectors of ``encoder_id`` (``label/dim``), if any."""
+    space = encoder_id.rsplit("/", 1)[0]
+    return next((p for p in PROFILES.values() if p.encoder.label == space), None)
+
+
 def get_profile(name: str | ModelProfile | None = None) -> ModelProfile:
     """Return a profile by name; ``None`` reads ``RAP_MODELS`` and falls back to ``default``."""
     if isinstance(name, ModelProfile):

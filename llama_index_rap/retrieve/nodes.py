@@ -16,6 +16,16 @@ Reason = Literal["name", "box", "detection", "whole-image", "text"]
 a detected box, matched the whole image, or matched a text query through the text tower."""
 
 NAME_SCORE = 1.0
+HIDDEN = (
+    "concept_id",
+    "image_sha256",
+    "box",
+    "crop_index",
+    "max_distance",
+    "negative_distance",
+    "evidence",
+)
+"""Metadata kept from the LLM's prompt and the embeddings: retrieval's own bookkeeping."""
 
 
 def distance_to_score(distance: float) -> float:
@@ -34,6 +44,8 @@ class Match:
         row_id: The concept image that matched (``None``: the first one).
         crop_index: Which crop matched (``None`` for a name).
         box: The matched region (``None`` for the whole image or a name).
+        max_distance: The match distance it was kept within (``None``: no cut-off).
+        negative_distance: Its nearest "not this one" photo's distance (``None``: none).
     """
 
     concept_id: str
@@ -42,6 +54,25 @@ class Match:
     row_id: str | None = None
     crop_index: int | None = None
     box: Box | None = None
+    max_distance: float | None = None
+    negative_distance: float | None = None
+
+    @property
+    def evidence(self) -> str:
+        """Why it was kept, in words: its distance, the threshold, the nearest negative."""
+        if self.reason == "name":
+            return "named in the question"
+        if self.reason == "text":
+            return f"text match at distance {self.distance:.3f}"
+        within = (
+            f" <= {self.max_distance:.3f} (the match distance)"
+            if self.max_distance is not None
+            else " (no match distance set)"
+        )
+        text = f"distance {self.distance:.3f}{within}"
+        if self.negative_distance is not None:
+            text += f"; nearest 'not this one' photo {self.negative_distance:.3f}"
+        return text
 
     @property
     def score(self) -> float:
@@ -68,9 +99,12 @@ def concept_node(concept: Concept, match: Match) -> NodeWithScore:
             "box_label": match.box.label if match.box else None,
             "crop_index": match.crop_index,
             "reason": match.reason,
+            "max_distance": match.max_distance,
+            "negative_distance": match.negative_distance,
+            "evidence": match.evidence,
             "image_sha256": image.sha256,
         },
-        excluded_embed_metadata_keys=["concept_id", "image_sha256", "box", "crop_index"],
-        excluded_llm_metadata_keys=["concept_id", "image_sha256", "box", "crop_index"],
+        excluded_embed_metadata_keys=[*HIDDEN],
+        excluded_llm_metadata_keys=[*HIDDEN],
     )
     return NodeWithScore(node=node, score=match.score)

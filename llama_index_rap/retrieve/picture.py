@@ -1,8 +1,11 @@
 """The query image with what was recognised drawn on it.
 
-Every searched box gets a frame and a label: the matched concept's name and distance in
-colour, or ``unknown <class>`` in dimmed grey when it matched nothing. A whole-image match
-is written in the top-left corner. Drawn with PIL's own font: nothing is fetched.
+Every searched box gets a frame and a label: the name and distance of each concept that
+retrieval took from that box (a node's ``crop_index``), the match distance it was kept
+within and its nearest "not this one" photo's distance when it has one, in colour, or
+``unknown <class>`` in dimmed grey when retrieval took nothing from it. What was taken from
+the whole image is written in the top-left corner. Labels never cover one another: one that
+would is moved down below the others. Drawn with PIL's own font: nothing is fetched.
 """
 
 from __future__ import annotations
@@ -34,38 +37,72 @@ def annotate(image: Image.Image, report: RetrievalReport, note: str | None = Non
     size = max(12, min(canvas.size) // 28)
     font = ImageFont.load_default(size=size)
     colours: dict[str, tuple[int, int, int]] = {}
-    chosen = {n.node.metadata["concept_id"] for n in report.nodes}
-    corner: list[str] = []
-    for crop in report.crops:
-        hit = next((h for h in crop.hits if h.concept_id in chosen), None)
+    taken: list[Rect] = []
+    found: dict[int, list[str]] = {}
+    evidence: dict[str, str] = {}
+    for node in report.nodes:
+        meta = node.node.metadata
+        if meta.get("crop_index") is not None:
+            found.setdefault(meta["crop_index"], []).append(meta["concept_id"])
+            evidence[meta["concept_id"]] = _why(meta)
+    for i, crop in enumerate(report.crops):
+        hits = [h for h in crop.hits if h.concept_id in found.get(i, [])]
         if crop.box is None:
-            if hit is not None:
-                corner.append(f"whole image: {hit.name} {hit.distance:.3f}")
+            for hit in hits:
+                text = f"whole image: {hit.name} {hit.distance:.3f}{evidence[hit.concept_id]}"
+                _label(draw, (0, 0), text, font, (0, 0, 0), 220, taken)
             continue
-        if hit is None:
-            what = "region" if crop.box.label == CALLER else crop.box.label
-            colour, alpha, text = UNKNOWN, 150, f"unknown {what}"
-        else:
-            colour = colours.setdefault(hit.concept_id, PALETTE[len(colours) % len(PALETTE)])
-            alpha, text = 255, f"{hit.name} {hit.distance:.3f}"
         x0, y0, x1, y1 = crop.box.as_tuple()
-        draw.rectangle((x0, y0, x1, y1), outline=(*colour, alpha), width=max(2, size // 6))
-        _label(draw, (x0, y0), text, font, colour, alpha)
-    for i, text in enumerate(corner):
-        _label(draw, (0, i * (size + 6)), text, font, (0, 0, 0), 220)
+        if not hits:
+            what = "region" if crop.box.label == CALLER else crop.box.label
+            draw.rectangle((x0, y0, x1, y1), outline=(*UNKNOWN, 150), width=max(2, size // 6))
+            _label(draw, (x0, y0), f"unknown {what}", font, UNKNOWN, 150, taken)
+        for hit in hits:
+            colour = colours.setdefault(hit.concept_id, PALETTE[len(colours) % len(PALETTE)])
+            draw.rectangle((x0, y0, x1, y1), outline=(*colour, 255), width=max(2, size // 6))
+            text = f"{hit.name} {hit.distance:.3f}{evidence[hit.concept_id]}"
+            _label(draw, (x0, y0), text, font, colour, 255, taken)
     if note:
-        _label(draw, (0, canvas.height - size - 6), note, font, (120, 0, 0), 220)
+        _label(draw, (0, canvas.height - size - 6), note, font, (120, 0, 0), 220, [])
     return Image.alpha_composite(canvas.convert("RGBA"), overlay).convert("RGB")
+
+
+Rect = tuple[float, float, float, float]
+
+
+def _why(meta: dict[str, object]) -> str:
+    """The threshold a match was kept within, and its nearest negative, for a label."""
+    text = ""
+    if isinstance(limit := meta.get("max_distance"), float):
+        text += f" <= {limit:.2f}"
+    if isinstance(negative := meta.get("negative_distance"), float):
+        text += f", not-{meta.get('name')} {negative:.2f}"
+    return text
 
 
 def _label(
     draw: ImageDraw.ImageDraw,
-    at: tuple[int, int],
+    at: tuple[float, float],
     text: str,
     font: ImageFont.FreeTypeFont | ImageFont.ImageFont,
     colour: tuple[int, int, int],
     alpha: int,
-) -> None:
-    left, top, right, bottom = draw.textbbox(at, text, font=font)
-    draw.rectangle((left - 2, top - 2, right + 2, bottom + 2), fill=(*colour, alpha))
-    draw.text(at, text, fill=(255, 255, 255, 255), font=font)
+    taken: list[Rect],
+) -> Rect:
+    """Draw ``text`` at ``at``, or lower down where it covers no label in ``taken``."""
+    x, y = float(at[0]), float(at[1])
+    while True:
+        left, top, right, bottom = draw.textbbox((x, y), text, font=font)
+        rect = (left - 2, top - 2, right + 2, bottom + 2)
+        clash = [r for r in taken if _overlap(rect, r)]
+        if not clash:
+            break
+        y = max(r[3] for r in clash) + 3
+    draw.rectangle(rect, fill=(*colour, alpha))
+    draw.text((x, y), text, fill=(255, 255, 255, 255), font=font)
+    taken.append(rect)
+    return rect
+
+
+def _overlap(a: Rect, b: Rect) -> bool:
+    return a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]

@@ -250,8 +250,8 @@ def _search(
     seen: list[set[str]] = [set() for _ in range(len(queries))]
     for i in sorted(range(len(addresses)), key=lambda i: (which[i], distances[i])):
         qi, info = int(which[i]), infos[i]
-        if info is None or info.user_key != ukey or len(results[qi]) >= k:
-            continue  # a deleted row, another user's, or enough already
+        if info is None or info.user_key != ukey or info.image_index < 0 or len(results[qi]) >= k:
+            continue  # a deleted row, another user's, a negative, or enough already
         if info.concept_id in seen[qi]:
             continue  # another image of a concept already found nearer
         seen[qi].add(info.concept_id)
@@ -266,7 +266,7 @@ def partitions_for(rows: int) -> int:
     return max(1, min(4096, round(math.sqrt(rows)), rows // 256))
 
 
-ROW_COLUMNS = ["row_id", "concept_id", "name", "user_key"]
+ROW_COLUMNS = ["row_id", "concept_id", "name", "user_key", "image_index"]
 RELOAD_SHARE = 0.05  # rows taken one by one (a compaction moved them) before a full reload
 RELOAD_AFTER = 1024  # ... and at least this many
 
@@ -278,11 +278,14 @@ class RowInfo(NamedTuple):
     concept_id: str
     name: str
     user_key: str
+    image_index: int
 
     @classmethod
     def of(cls, row: dict[str, Any]) -> RowInfo:
         """The info of a row read with :data:`ROW_COLUMNS`."""
-        return cls(row["row_id"], row["concept_id"], row["name"], row["user_key"])
+        return cls(
+            row["row_id"], row["concept_id"], row["name"], row["user_key"], row["image_index"]
+        )
 
 
 class RowDirectory:

@@ -49,6 +49,7 @@ from llama_index_rap.store.validate import (
     ConceptInput,
     KnownVectors,
     StoreLimits,
+    as_image_list,
     check_concept,
     check_vectors,
     clean_name,
@@ -60,6 +61,7 @@ from llama_index_rap.store.writing import WRITE_CHUNK, ConceptWrites, OnConflict
 if TYPE_CHECKING:
     from llama_index_rap.encode.base import ImageEncoder
     from llama_index_rap.models.specs import ModelProfile
+    from llama_index_rap.retrieve.calibration import Calibration
 
 logger = logging.getLogger(__name__)
 
@@ -151,6 +153,33 @@ class ConceptStore:
     def dim(self) -> int | None:
         """Vector dimension of the table, or ``None`` before the first write."""
         return self.table.dim
+
+    @property
+    def match_distance(self) -> float | None:
+        """The match distance retrieval uses by default for this store.
+
+        The one :meth:`calibrate` recorded in the table; else the match distance of the
+        profile whose encoder the store uses (``ModelProfile.max_distance``: measured on real
+        photos for the trained ones); else, for an encoder of your own, ``None`` (every match
+        is kept, with a warning: calibrate, or pass ``max_distance`` to the retriever).
+        """
+        calibrated = self.table.match_distance
+        if calibrated is not None:
+            return calibrated
+        from llama_index_rap.models.specs import get_profile, profile_for_encoder
+
+        if self._embedding is None and self.table.encoder_id is None:
+            return get_profile(self.models).max_distance  # the profile's encoder, to be built
+        encoder = self.table.encoder_id or self.embedding.encoder_id
+        profile = profile_for_encoder(encoder)
+        if profile is None:
+            logger.warning(
+                "no match distance is known for encoder %s: retrieval keeps every match "
+                "(strangers too); run store.calibrate() / 'rap calibrate', or pass max_distance",
+                encoder,
+            )
+            return None
+        return profile.max_distance
 
     @property
     def version(self) -> int:
@@ -311,7 +340,8 @@ class ConceptStore:
             on_conflict: For a name the user already has with other content: ``"error"``
                 (raise before writing anything), ``"skip"`` (keep the stored one) or
                 ``"replace"``. Identical content is never written twice.
-            progress: Called with the number of concepts finished after each batch.
+            progress: Called with the number of concepts finished (already there, or
+                encoded; committed at the end of each batch) as they go.
             vectors: Per concept, per image, a vector made by this store's encoder to use
                 instead of encoding the image (``None`` entries are encoded). Each must be
                 finite and of the table's dimension; it is scaled to unit length.
@@ -347,6 +377,7 @@ class ConceptStore:
         aliases: Sequence[str] | None = None,
         add_images: Sequence[ImageInput] = (),
         remove_images: Sequence[str] = (),
+        add_negatives: Sequence[ImageInput] = (),
         purge: bool = False,
     ) -> Concept:
         """Change a concept in one commit; only the given fields change.
@@ -359,7 +390,10 @@ class ConceptStore:
             category: New category (``""`` clears it).
             aliases: New aliases (replace the old ones).
             add_images: Images to add (encoded now).
-            remove_images: SHA-256 digests (or unique prefixes) of images to drop.
+            remove_images: SHA-256 digests (or unique prefixes) of images to drop, its own
+                or its negatives.
+            add_negatives: Photos of something else that looks like it (see
+                :meth:`add_negative`).
             purge: Also erase what the update replaced or dropped from disk (old versions
                 dropped, as ``forget(purge=True)`` does); without it older versions keep it.
 
@@ -370,32 +404,72 @@ class ConceptStore:
         uid = self._user(user)
         clean = clean_name(name, self.limits)
         added = [load_image(image, self.limits.images) for image in add_images]
-        known = {a.sha256: v for a, v in zip(added, self._encode(added), strict=True)}
+        negatives = [load_image(image, self.limits.images) for image in add_negatives]
+        fresh = added + negatives
+        known = {a.sha256: v for a, v in zip(fresh, self._encode(fresh), strict=True)}
         with self.table.lock():  # read, merge and write as one step: no update is lost
             # not found: never there, or forgotten while the new images were encoded
             rows = self._reads.one(uid, user_key(uid), clean, [*META_COLUMNS, "image", "vector"])
-            first = rows[0]
             kept = [
                 r
                 for r in rows
                 if not any(r["image_sha256"].startswith(p) for p in remove_images if p)
             ]
+            first = next(r for r in rows if r["image_index"] >= 0)
             item = ConceptInput(
                 name=new_name if new_name is not None else first["name"],
-                images=[*(r["image"] for r in kept), *(a.data for a in added)],
+                images=[
+                    *(r["image"] for r in kept if r["image_index"] >= 0),
+                    *(a.data for a in added),
+                ],
                 description=description if description is not None else first["description"],
                 category=first["category"] if category is None else category,
                 aliases=first["aliases"] if aliases is None else aliases,
+                negatives=[
+                    *(
+                        r["image"]
+                        for r in sorted(kept, key=lambda r: -r["image_index"])
+                        if r["image_index"] < 0
+                    ),
+                    *(n.data for n in negatives),
+                ],
             )
             checked = check_concept(item, self.limits)
             known |= {r["image_sha256"]: np.asarray(r["vector"], np.float32) for r in kept}
-            vectors = [known.get(img.sha256) for img in checked.images]
+            vectors = [known.get(img.sha256) for img in checked.every_image]
             stored = self._write(
                 uid, [checked], [vectors], "replace", existing_id=first["concept_id"]
             )[0]
             if purge:
                 self.purge()
             return stored
+
+    def add_negative(
+        self, name: str, images: ImageInput | Sequence[ImageInput], *, user: str | None = None
+    ) -> Concept:
+        """Say that a photo shows something else, not the concept called ``name``.
+
+        Retrieval then leaves the concept out for a query that looks more like one of these
+        photos than like the concept (a query nearer than :data:`~llama_index_rap.store.
+        search.NEGATIVE_RATIO` times its distance to the concept, measured on DreamBooth's
+        lookalikes: benchmarks/README.md). Negatives belong to the concept: scoped to its
+        user, exported, imported, forgotten and purged with it; ``update(remove_images=...)``
+        drops one by its SHA-256.
+
+        Args:
+            name: The concept (``"Bo"``).
+            images: One photo or several of a lookalike (a stranger's Shiba).
+            user: Its owner.
+
+        Returns:
+            The concept, with its negatives.
+
+        Raises:
+            ConceptNotFoundError: No such concept.
+            InvalidInputError: A photo is one of the concept's own, or fails the checks.
+        """
+        given = as_image_list(images, clean_name(name, self.limits))
+        return self.update(name, user=user, add_negatives=given)
 
     def _encode(self, images: Sequence[LoadedImage]) -> builtins.list[np.ndarray]:
         """Vectors of decoded images (none to encode: no model loaded)."""
@@ -439,6 +513,53 @@ class ConceptStore:
         logger.info("forgot %r for user %r (purge=%s)", concept.name, uid, purge)
         return concept
 
+    def calibrate(
+        self,
+        *,
+        user: str | None = None,
+        impostors: Sequence[ImageInput] = (),
+        target: float = 0.01,
+        save: bool = True,
+    ) -> Calibration:
+        """Choose the match distance from the user's own photos, and record it in the table.
+
+        True matches: each photo of a concept with several, against the concept's other
+        photos (leave-one-out). Matches that must not happen: each photo against the user's
+        other concepts, each "not this one" photo against its concept, and each of
+        ``impostors`` (photos of strangers) against every concept. The distance chosen lets
+        at most ``target`` of the latter through; retrieval uses it from then on (unless
+        given another), for every user of this store's table.
+
+        Args:
+            user: Whose concepts.
+            impostors: Photos of things that are none of the user's concepts.
+            target: Share of strangers' matches allowed through (1% by default).
+            save: Record the distance in the table (``False``: only report it).
+
+        Returns:
+            The distance with what it keeps and lets through (``.tradeoff()``, ``.summary()``).
+
+        Raises:
+            InvalidInputError: Too little to calibrate from (no concept with two photos, or
+                nothing that must not match).
+        """
+        from llama_index_rap.retrieve.calibration import from_vectors
+
+        uid = self._user(user)
+        columns = ["concept_id", "user_key", "image_index", "vector"]
+        own: dict[str, builtins.list[np.ndarray]] = {}
+        negatives: dict[str, builtins.list[np.ndarray]] = {}
+        for cid, group in self._reads.rows(user_key(uid), columns).items():
+            for r in group:
+                (own if r["image_index"] >= 0 else negatives).setdefault(cid, []).append(
+                    np.asarray(r["vector"], np.float32)
+                )
+        loaded = [load_image(i, self.limits.images) for i in impostors]
+        result = from_vectors(own, negatives, self._encode(loaded), target)
+        if save:
+            self.table.set_match_distance(result.max_distance, result.summary())
+        return result
+
     def check(self) -> builtins.list[str]:
         """Verify every row of the table, every user's: images and vectors.
 
@@ -453,11 +574,13 @@ class ConceptStore:
         """
         problems: builtins.list[str] = []
         columns = ["row_id", "user", "name", "image_index", "image", "image_sha256", "vector"]
-        for r in self.table.rows("image_index >= 0", columns):
-            where = (
-                f"user {r['user']!r}, concept {r['name']!r}, image {r['image_index'] + 1} "
-                f"(row {r['row_id']})"
+        for r in self.table.rows("row_id IS NOT NULL", columns):
+            which = (
+                f"image {r['image_index'] + 1}"
+                if r["image_index"] >= 0
+                else f"'not this one' photo {-r['image_index']}"
             )
+            where = f"user {r['user']!r}, concept {r['name']!r}, {which} (row {r['row_id']})"
             if hashlib.sha256(r["image"]).hexdigest() != r["image_sha256"]:
                 problems.append(f"{where}: the image bytes do not match their SHA-256")
             fault = vector_fault(r["vector"], len(r["vector"]))

@@ -1,6 +1,8 @@
 """The concept row: one typed schema for every reader and writer of the concept table.
 
-A concept is one or more rows, one per image, sharing a ``concept_id``. Filters never embed
+A concept is one or more rows, one per image, sharing a ``concept_id``; its "not this one"
+photos (negatives) are rows of the same concept with a negative ``image_index`` (-1, -2...),
+so they are scoped, exported, forgotten and purged with it. Filters never embed
 a user's or a name's text: they compare fixed-width hex digests (``user_key``,
 ``name_key``), so no quote, backslash or SQL fragment in a name can widen a query.
 """
@@ -40,7 +42,8 @@ class ConceptRowBase(LanceModel):
         image_format: ``"jpeg"``, ``"png"``...
         image_width: Width after EXIF rotation.
         image_height: Height after EXIF rotation.
-        image_index: Position of this image among the concept's images.
+        image_index: Position of this image among the concept's images (0, 1...); a photo
+            the user said is *not* this concept (a negative) has -1, -2...
         encoder: Id of the encoder that made ``vector``.
         created_at: When the concept was first remembered (UTC).
         updated_at: When the concept last changed (UTC).
@@ -137,6 +140,18 @@ class ConceptImage:
     height: int
     data: bytes | None = field(default=None, repr=False)
 
+    @classmethod
+    def of(cls, row: dict[str, Any]) -> ConceptImage:
+        """The image of a concept row (its bytes when the row was read with them)."""
+        return cls(
+            row_id=row["row_id"],
+            sha256=row["image_sha256"],
+            format=row["image_format"],
+            width=row["image_width"],
+            height=row["image_height"],
+            data=row.get("image"),
+        )
+
     def open(self) -> Any:
         """Decode the image as RGB (EXIF rotation applied)."""
         from llama_index_rap.errors import StoreError
@@ -162,6 +177,7 @@ class Concept:
         encoder: Encoder id of its vectors.
         created_at: First remembered (UTC).
         updated_at: Last changed (UTC).
+        negatives: Photos the user said are not this concept, oldest first.
     """
 
     concept_id: str
@@ -174,13 +190,20 @@ class Concept:
     encoder: str
     created_at: datetime
     updated_at: datetime
+    negatives: tuple[ConceptImage, ...] = ()
 
     @classmethod
     def from_rows(cls, rows: list[dict[str, Any]]) -> Concept:
-        """Assemble a concept from its rows (any order)."""
-        rows = sorted(rows, key=lambda r: r["image_index"])
+        """Assemble a concept from its rows (any order; negatives among them)."""
+        everything = rows
+        rows = sorted(
+            (r for r in everything if r["image_index"] >= 0), key=lambda r: r["image_index"]
+        )
+        negatives = sorted(
+            (r for r in everything if r["image_index"] < 0), key=lambda r: -r["image_index"]
+        )
         first = rows[0]
-        for number, r in enumerate(rows, start=1):
+        for number, r in enumerate(rows + negatives, start=1):
             data = r.get("image")
             if data is not None and hashlib.sha256(data).hexdigest() != r["image_sha256"]:
                 raise DamagedImageError(
@@ -196,20 +219,11 @@ class Concept:
             aliases=tuple(first["aliases"] or ()),
             category=first["category"],
             description=first["description"],
-            images=tuple(
-                ConceptImage(
-                    row_id=r["row_id"],
-                    sha256=r["image_sha256"],
-                    format=r["image_format"],
-                    width=r["image_width"],
-                    height=r["image_height"],
-                    data=r.get("image"),
-                )
-                for r in rows
-            ),
+            images=tuple(ConceptImage.of(r) for r in rows),
             encoder=first["encoder"],
             created_at=utc(first["created_at"]),
-            updated_at=utc(max(r["updated_at"] for r in rows)),
+            updated_at=utc(max(r["updated_at"] for r in everything)),
+            negatives=tuple(ConceptImage.of(r) for r in negatives),
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -225,6 +239,7 @@ class Concept:
                 {"sha256": i.sha256, "format": i.format, "width": i.width, "height": i.height}
                 for i in self.images
             ],
+            "negatives": [{"sha256": i.sha256, "format": i.format} for i in self.negatives],
             "encoder": self.encoder,
             "created_at": self.created_at.isoformat(),
             "updated_at": self.updated_at.isoformat(),
@@ -241,6 +256,8 @@ class SearchHit:
         name: Its name.
         row_id: The row (image) that was nearest.
         distance: Squared L2 distance between unit vectors (0 = same, 4 = opposite).
+        negative_distance: Distance to the nearest photo the user said is not this concept
+            (``None``: it has none).
     """
 
     query_index: int
@@ -248,6 +265,7 @@ class SearchHit:
     name: str
     row_id: str
     distance: float
+    negative_distance: float | None = None
 
 
 @dataclass(frozen=True)

@@ -46,6 +46,7 @@ logger = logging.getLogger(__name__)
 T = TypeVar("T")
 
 RETRIES = 12
+MATCH_DISTANCE_KEY = b"rap.match_distance"
 RESERVE = ".rap-reserve"
 RESERVE_BYTES = 4 * 2**20  # room for a delete's commit and a small compaction
 
@@ -83,7 +84,7 @@ class ConceptTable:
         self.storage_options = storage_options
         self.local_dir = _local_path(uri)
         if self.local_dir is not None:
-            self.local_dir.mkdir(parents=True, exist_ok=True)
+            make_folder(self.local_dir)
         self._db = lancedb.connect(
             uri, read_consistency_interval=timedelta(0), storage_options=storage_options
         )
@@ -159,6 +160,27 @@ class ConceptTable:
         """The current version (0 before the first write), as LanceDB reads it now."""
         table = self.open()
         return 0 if table is None else int(table.version)
+
+    @property
+    def match_distance(self) -> float | None:
+        """The match distance the table was calibrated with (``None``: never calibrated)."""
+        table = self.open()
+        if table is None:
+            return None
+        found = (table.schema.field("vector").metadata or {}).get(MATCH_DISTANCE_KEY)
+        return float(found) if found else None
+
+    def set_match_distance(self, value: float, note: str) -> None:
+        """Record a calibrated match distance (and how it was chosen) in the table."""
+        table = self.open()
+        if table is None:
+            raise InvalidInputError("the store is empty: remember concepts before calibrating")
+        metadata = {MATCH_DISTANCE_KEY.decode(): repr(float(value)), "rap.calibration": note}
+        with self.lock():
+            with_retries(
+                lambda: table.update_field_metadata({"path": "vector", "metadata": metadata}),
+                "recording the match distance",
+            )
 
     def check_encoder(self, encoder: str, dim: int) -> None:
         """Refuse vectors from another embedding space than the table's.
@@ -332,20 +354,20 @@ def write_lock(local_dir: Path | None) -> Iterator[None]:
         finally:
             depths[key] -= 1
         return
+    make_folder(local_dir)
     try:
-        local_dir.mkdir(parents=True, exist_ok=True)
         handle = open(path, "a+b")  # noqa: SIM115 - closed by the with below
     except IsADirectoryError as e:
         raise StoreError(
             f"the store's lock file {path} is a directory; remove it (rmdir) and try again"
         ) from e
-    except PermissionError as e:
-        raise StoreError(
-            f"cannot write the store's lock file {path} ({e.strerror}): the store is "
-            "read-only for this user; use a store you can write, or read without changing it"
-        ) from e
-    except (FileExistsError, NotADirectoryError) as e:
-        raise StoreError(f"the store path {local_dir} is (or is under) a file, not a folder") from e
+    except OSError as e:
+        if e.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+            raise StoreError(
+                f"cannot write the store's lock file {path} ({e.strerror}): the store is "
+                "read-only for this user; use a store you can write, or read without changing it"
+            ) from e
+        raise StoreError(f"cannot write the store's lock file {path} ({e.strerror})") from e
     with handle:
         fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
         depths[key] = 1
@@ -354,6 +376,27 @@ def write_lock(local_dir: Path | None) -> Iterator[None]:
         finally:
             depths[key] = 0
             fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+
+
+def make_folder(folder: Path) -> None:
+    """Create a local store's folder (and its parents) if missing.
+
+    Raises:
+        StoreError: It is (or is under) a file, or cannot be created (read-only, not
+            allowed, a system folder such as /proc); the message names the path.
+    """
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except (FileExistsError, NotADirectoryError) as e:
+        raise StoreError(
+            f"the store path {folder} is (or is under) a file, not a folder: give --db a "
+            "folder (it is created if missing)"
+        ) from e
+    except OSError as e:
+        raise StoreError(
+            f"cannot create the store folder {folder} ({e.strerror}): give --db a folder you "
+            "can write"
+        ) from e
 
 
 def is_conflict(error: BaseException) -> bool:

@@ -5,7 +5,8 @@ Export folder layout (version 1)::
     manifest.json     {"format": "llama-index-rap-export", "version": 1, "user": ...,
                        "encoder": ..., "dim": ..., "concepts": N, "exported_at": ...}
     concepts.jsonl    one concept a line: name, aliases, category, description,
-                      created_at, updated_at, images: [{"file", "sha256", "vector"}]
+                      created_at, updated_at, images: [{"file", "sha256", "vector"}],
+                      negatives: [{"file", "sha256", "vector"}] ("not this one" photos)
     vectors.npy       float32 (images, dim); "vector" is the row of an image's vector
     images/           the image files as they were given, named by SHA-256
 
@@ -71,13 +72,15 @@ def write_export(
     vectors: list[np.ndarray] = []
     for concept, rows in zip(concepts, rows_by_concept, strict=True):
         entry = concept.to_dict()
-        images = []
-        for row in sorted(rows, key=lambda r: r["image_index"]):
+        entry["images"], entry["negatives"] = [], []
+        for row in sorted(rows, key=lambda r: (r["image_index"] < 0, abs(r["image_index"]))):
             name = f"images/{row['image_sha256']}.{row['image_format']}"
             _write_atomic(folder / name, row["image"])
-            images.append({"file": name, "sha256": row["image_sha256"], "vector": len(vectors)})
+            kind = "images" if row["image_index"] >= 0 else "negatives"
+            entry[kind].append(
+                {"file": name, "sha256": row["image_sha256"], "vector": len(vectors)}
+            )
             vectors.append(np.asarray(row["vector"], dtype=np.float32))
-        entry["images"] = images
         for key in ("concept_id", "user", "encoder"):
             entry.pop(key)
         lines.append(json.dumps(entry, ensure_ascii=False))
@@ -132,19 +135,23 @@ def read_export(folder: Path, limits: StoreLimits) -> ImportBatch:
         try:
             entry = json.loads(line)
             files = [str(img["file"]) for img in entry["images"]]
-            rows = [int(img["vector"]) for img in entry["images"]]
+            others = [str(img["file"]) for img in entry.get("negatives") or ()]
+            rows = [
+                int(img["vector"]) for img in [*entry["images"], *(entry.get("negatives") or ())]
+            ]
             item = ConceptInput(
                 name=entry["name"],
                 images=[_read_export_file(folder, f, where, limits) for f in files],
                 description=entry["description"],
                 category=entry.get("category"),
                 aliases=entry.get("aliases") or (),
+                negatives=[_read_export_file(folder, f, where, limits) for f in others],
             )
         except (KeyError, TypeError, ValueError, RecursionError) as e:
             raise ImportFormatError(f"{where} is not a concept record ({e})") from e
         checked = _checked(item, limits, where)
         concepts.append(checked)
-        if any(r >= len(matrix) for r in rows) or len(rows) != len(checked.images):
+        if any(r >= len(matrix) for r in rows) or len(rows) != len(checked.every_image):
             vectors.append(None)
         else:
             vectors.append([matrix[r] for r in rows])

@@ -20,7 +20,8 @@ from llama_index_rap.images import ImageInput, ImageLimits, LoadedImage, load_im
 from llama_index_rap.store.schema import normalise_name
 
 KnownVectors = Sequence["np.ndarray | None"] | None
-"""Per image of a concept, a vector to reuse or ``None``; ``None`` for all to be encoded."""
+"""Per image of a concept (its images, then its negatives), a vector to reuse or ``None``;
+``None`` for all to be encoded."""
 
 
 @dataclass(frozen=True)
@@ -56,6 +57,7 @@ class ConceptInput:
         description: A line about the concept.
         category: Detector class, e.g. ``"dog"``.
         aliases: Other names it answers to.
+        negatives: Photos of something else that looks like it ("this is not Bo").
     """
 
     name: str
@@ -63,6 +65,7 @@ class ConceptInput:
     description: str
     category: str | None = None
     aliases: Sequence[str] = ()
+    negatives: Sequence[ImageInput] = ()
 
 
 @dataclass(frozen=True)
@@ -74,6 +77,12 @@ class CheckedConcept:
     category: str | None
     description: str
     images: tuple[LoadedImage, ...]
+    negatives: tuple[LoadedImage, ...] = ()
+
+    @property
+    def every_image(self) -> tuple[LoadedImage, ...]:
+        """Its images, then its negatives: the order its rows and vectors are written in."""
+        return self.images + self.negatives
 
     @property
     def name_key_text(self) -> str:
@@ -216,16 +225,31 @@ def check_concept(item: ConceptInput, limits: StoreLimits) -> CheckedConcept:
             f"{name!r} has {len(sources)} images, over the limit of "
             f"{limits.max_images_per_concept} per concept"
         )
+    negatives = as_image_list(item.negatives, name) if item.negatives else []
+    if len(negatives) > limits.max_images_per_concept:
+        raise LimitExceededError(
+            f"{name!r} has {len(negatives)} 'not this one' photos, over the limit of "
+            f"{limits.max_images_per_concept} per concept"
+        )
     loaded: dict[str, LoadedImage] = {}
     for src in sources:
         img = load_image(src, limits.images)
         loaded.setdefault(img.sha256, img)
+    others: dict[str, LoadedImage] = {}
+    for src in negatives:
+        img = load_image(src, limits.images)
+        if img.sha256 in loaded:
+            raise InvalidInputError(
+                f"a photo of {name!r} is also given as one that is not {name!r}; drop one of them"
+            )
+        others.setdefault(img.sha256, img)
     return CheckedConcept(
         name=name,
         aliases=aliases,
         category=category,
         description=description,
         images=tuple(loaded.values()),
+        negatives=tuple(others.values()),
     )
 
 
@@ -278,7 +302,9 @@ def check_vectors(
         if vectors is None:
             out.append(None)
             continue
-        if len(vectors) != len(concept.images):
+        if len(vectors) == len(concept.images) < len(concept.every_image):
+            vectors = [*vectors, *[None] * len(concept.negatives)]  # negatives to be encoded
+        if len(vectors) != len(concept.every_image):
             raise InvalidInputError(
                 f"concept {concept.name!r} has {len(concept.images)} images but "
                 f"{len(vectors)} vectors"

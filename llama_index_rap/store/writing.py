@@ -34,7 +34,8 @@ if TYPE_CHECKING:
     from llama_index_rap.store.reading import ConceptReads
 
 OnConflict = Literal["error", "skip", "replace"]
-WRITE_CHUNK = 256  # concepts encoded and committed together
+WRITE_CHUNK = 256  # concepts committed together
+ENCODE_GROUP = 32  # images encoded per call: progress moves concept by concept
 
 
 def resolve_conflict(
@@ -47,7 +48,7 @@ def resolve_conflict(
     """``"write"`` or ``"keep"`` for one concept; raises on a forbidden conflict."""
     if old is None or (existing_id is not None and old[0]["concept_id"] == existing_id):
         return "write"
-    rows = sorted(old, key=lambda r: r["image_index"])
+    rows = sorted((r for r in old if r["image_index"] >= 0), key=lambda r: r["image_index"])
     if existing_id is not None:  # an update renaming onto another concept's name
         raise ConceptExistsError(
             f"user {uid!r} already has a concept named {rows[0]['name']!r}; pick another name"
@@ -72,19 +73,38 @@ def resolve_conflict(
 def encode_images(
     encoder: ImageEncoder,
     items: list[tuple[CheckedConcept, KnownVectors]],
+    progress: Callable[[int], None] | None = None,
 ) -> list[list[np.ndarray]]:
-    """Vectors for every image of every concept; known ones reused, the rest in one batch."""
-    missing: list[LoadedImage] = []
-    for c, known in items:
-        missing.extend(img for j, img in enumerate(c.images) if known is None or known[j] is None)
-    fresh = iter(encoder.embed_images([m.image for m in missing]) if missing else [])
+    """Vectors for every image of every concept; known ones reused.
+
+    The rest are encoded about :data:`ENCODE_GROUP` images per call, whole concepts each,
+    and ``progress`` is told the number of concepts encoded after each call.
+    """
     out: list[list[np.ndarray]] = []
+    group: list[tuple[CheckedConcept, KnownVectors]] = []
+
+    def unknown(c: CheckedConcept, known: KnownVectors) -> list[LoadedImage]:
+        return [img for j, img in enumerate(c.every_image) if known is None or known[j] is None]
+
+    def flush() -> None:
+        missing = [img for c, known in group for img in unknown(c, known)]
+        fresh = iter(encoder.embed_images([m.image for m in missing]) if missing else [])
+        for c, known in group:
+            given = known if known is not None else [None] * len(c.every_image)
+            out.append([next(fresh) if vec is None else vec for vec in given])
+        group.clear()
+        if progress:
+            progress(len(out))
+
+    pending = 0
     for c, known in items:
-        row: list[np.ndarray] = []
-        for j in range(len(c.images)):
-            vec = known[j] if known is not None else None
-            row.append(next(fresh) if vec is None else vec)
-        out.append(row)
+        group.append((c, known))
+        pending += len(unknown(c, known))
+        if pending >= ENCODE_GROUP:
+            flush()
+            pending = 0
+    if group:
+        flush()
     return out
 
 
@@ -111,7 +131,8 @@ def build_rows(
         created = old[0]["created_at"] if old else now
         if old:
             replaced.append(concept_id)
-        for j, (img, vec) in enumerate(zip(c.images, vecs, strict=True)):
+        positions = [*range(len(c.images)), *range(-1, -len(c.negatives) - 1, -1)]
+        for j, img, vec in zip(positions, c.every_image, vecs, strict=True):
             rows.append(
                 {
                     "row_id": uuid.uuid4().hex,
@@ -214,17 +235,20 @@ class ConceptWrites:
                 f"user {uid!r} would have more than {self.limits.max_concepts_per_user} "
                 "concepts; forget some first or raise max_concepts_per_user"
             )
-        done = 0
         results: dict[str, Concept] = {}
         todo = [(i, c) for i, c in enumerate(checked) if plan[i][0] == "write"]
         model = encoder() if todo else None
         for i, c in enumerate(checked):
             if plan[i][0] == "keep":
                 results[c.name_key_text] = Concept.from_rows(existing[c.name_key_text])
+        done = len(results)  # already there: finished
+        if progress and done:
+            progress(done)
         for start in range(0, len(todo), batch):
             chunk = todo[start : start + batch]
             assert model is not None
-            vecs = encode_images(model, [(c, vectors[i]) for i, c in chunk])
+            encoded = None if progress is None else (lambda n, done=done: progress(done + n))
+            vecs = encode_images(model, [(c, vectors[i]) for i, c in chunk], encoded)
             with self.table.lock():
                 fresh = self._existing(ukey)
                 for _, c in chunk:  # someone may have written the name meanwhile
@@ -238,8 +262,6 @@ class ConceptWrites:
                 concept = Concept.from_rows(row_group)
                 results[normalise_name(concept.name)] = concept
             done += len(chunk)
-            if progress:
-                progress(done)
         return [results[c.name_key_text] for c in checked]
 
     def _existing(self, ukey: str) -> dict[str, list[dict[str, Any]]]:

@@ -40,6 +40,7 @@ class RAPToolSpec(BaseToolSpec):
     spec_functions = [  # noqa: RUF012 - the name and shape BaseToolSpec defines
         "remember_concept",
         "forget_concept",
+        "not_this_concept",
         "list_concepts",
         "find_concepts_in_image",
         "caption_image",
@@ -139,6 +140,23 @@ class RAPToolSpec(BaseToolSpec):
             return f"Error: {e}"
         return f"Forgot {concept.name}."
 
+    def not_this_concept(self, image_path: str, name: str) -> str:
+        """Note that a photo shows something else, not the user's concept called ``name``.
+
+        Use this when the user says a photo was wrongly taken for one of their concepts,
+        e.g. "that is not Bo, it is the neighbour's dog". Lookalikes of that photo are then
+        no longer taken for the concept.
+
+        Args:
+            image_path: Path of the photo that does not show the concept.
+            name: The concept it was taken for, e.g. "Bo".
+        """
+        try:
+            concept = self.store.add_negative(name, self.check_image(image_path), user=self.user)
+        except RapError as e:
+            return f"Error: {e}"
+        return f"Noted: that photo is not {concept.name}."
+
     def list_concepts(self) -> str:
         """List the user's remembered concepts: name, category and description, as JSON."""
         concepts = self.store.list(user=self.user)
@@ -168,6 +186,7 @@ class RAPToolSpec(BaseToolSpec):
                 "name": n.node.metadata["name"],
                 "score": round(n.get_score(), 3),
                 "box": n.node.metadata["box"],
+                "why": n.node.metadata["evidence"],
             }
             for n in nodes
         ]
