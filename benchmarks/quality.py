@@ -232,6 +232,8 @@ def lookalikes(bench: Bench, subjects: list[Subject], seeds: int) -> list[dict[s
                     rest = [p for p in others if p not in negatives]
 
                     def found(paths: list[Path], user: str = user) -> int:
+                        if not paths:  # a class of two: all the other's photos are negatives
+                            return 0
                         queries = np.stack([bench.vector(p) for p in paths])
                         hits = bench.store.search(queries, k=1, user=user, max_distance=limit)
                         return sum(bool(h) for h in hits)

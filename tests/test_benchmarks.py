@@ -82,9 +82,19 @@ def test_quality_small_mode_on_real_photos(tmp_path: Path) -> None:
         assert reference["strangers_retrieving_nothing"] == 0.0
         assert shipped["strangers_retrieving_nothing"] > 0.5
         assert shipped["concept_precision"] > reference["concept_precision"]
+        # the margin only ever removes a second concept of a region
+        unruled = row["no_margin"]
+        assert shipped["photos_with_a_wrong_concept"] <= unruled["photos_with_a_wrong_concept"]
+        assert shipped["concept_recall"] == unruled["concept_recall"]
     assert result["collages"]["all"]["collages"] == 6
     assert result["collages"]["all"]["concept_recall"] >= 0.8
     assert [g["concepts"] for g in result["growth"]] == [20, 60]
+    for look in result["lookalikes"]:  # negatives only ever take lookalikes away
+        assert look["lookalike_photos"] > 0 and look["own_photos"] > 0
+        assert look["lookalikes_taken_with_negatives"] <= look["lookalikes_taken"]
+        assert look["kept_with_negatives"] >= 0.8 * look["kept"]
+    (calibrated,) = result["calibration"]
+    assert 0.1 < calibrated["max_distance"] < 1.0 and calibrated["kept"] > 0.5
     camera = result["camera_jpeg"]
     assert camera["stored_image_is_the_file"] == 1.0
     assert camera["data_bytes_per_concept_in_one_commit"] <= camera["budget_bytes_per_concept"]
