@@ -165,9 +165,8 @@ def measure_store(
 ) -> dict[str, Any]:
     """Build the index (if asked) and time single-query and 8-crop searches through the store.
 
-    Single queries are timed twice: right after the last write (each search then asks
-    LanceDB for the version) and at rest, a second later (only a folder check), alternating
-    in blocks with numpy scans of the same queries, so the ratio to numpy is side by side.
+    Single queries alternate in blocks with numpy scans of the same queries, so the ratio
+    to numpy is side by side.
     """
     vectors, queries, sources, truth = data
     store = ConceptStore(folder, user=USER, ann=settings)

@@ -416,23 +416,15 @@ class ConceptStore:
                 if not any(r["image_sha256"].startswith(p) for p in remove_images if p)
             ]
             first = next(r for r in rows if r["image_index"] >= 0)
+            own = [r["image"] for r in kept if r["image_index"] >= 0]  # rows are in order
+            nots = [r["image"] for r in reversed(kept) if r["image_index"] < 0]  # -1 first
             item = ConceptInput(
                 name=new_name if new_name is not None else first["name"],
-                images=[
-                    *(r["image"] for r in kept if r["image_index"] >= 0),
-                    *(a.data for a in added),
-                ],
+                images=[*own, *(a.data for a in added)],
                 description=description if description is not None else first["description"],
                 category=first["category"] if category is None else category,
                 aliases=first["aliases"] if aliases is None else aliases,
-                negatives=[
-                    *(
-                        r["image"]
-                        for r in sorted(kept, key=lambda r: -r["image_index"])
-                        if r["image_index"] < 0
-                    ),
-                    *(n.data for n in negatives),
-                ],
+                negatives=[*nots, *(n.data for n in negatives)],
             )
             checked = check_concept(item, self.limits)
             known |= {r["image_sha256"]: np.asarray(r["vector"], np.float32) for r in kept}
