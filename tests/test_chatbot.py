@@ -144,7 +144,8 @@ def test_chat_page_in_a_real_browser(server: str, tmp_path: Path) -> None:
             page.click("#remember-button")
             page.wait_for_selector("#remember-status:has-text('Remembered Bo.')", timeout=60_000)
             page.wait_for_selector("#concepts li:has-text('Bo')", timeout=30_000)
-            page.click("#remember-button")  # the same name again: asked before replacing
+            page.set_input_files("#remember-photo", str(park))  # another photo, the same name:
+            page.click("#remember-button")  # asked before replacing
             page.wait_for_selector("#remember-status:has-text('tick')", timeout=60_000)
             page.set_input_files("#ask-photo", str(park))
             page.fill("#ask-question", "What is Bo doing?")
@@ -159,6 +160,7 @@ def test_chat_page_in_a_real_browser(server: str, tmp_path: Path) -> None:
             page.screenshot(path=str(tmp_path / "chat.png"))
             page.click("button[data-not='Bo']")  # "that is not Bo": the photo is noted
             page.wait_for_selector("#ask-status:has-text('Noted: that photo is not Bo.')")
+            page.fill("#ask-question", "Who is this?")  # no name: only the photo can find Bo
             page.click("#ask-button")
             page.wait_for_selector("#ask-status:has-text('anyone I know')", timeout=120_000)
             # a failed question leaves no earlier picture behind
