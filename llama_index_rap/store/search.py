@@ -12,6 +12,7 @@ vectors, are worked out once per table version
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -185,20 +186,20 @@ class UserVectors:
         A hit whose concept has a negative nearer than :data:`NEGATIVE_RATIO` times the
         hit's distance is dropped; the others carry their nearest negative's distance.
         """
-        bounds = self.bounds()
         kept = []
         for hit in hits:
-            if hit.concept_id not in bounds:
+            if hit.concept_id not in self.bounds:
                 kept.append(hit)
                 continue
-            lo, hi = bounds[hit.concept_id]
+            lo, hi = self.bounds[hit.concept_id]
             nearest = max(0.0, 2.0 - 2.0 * float(np.max(self.vectors[lo:hi] @ query)))
             if nearest >= NEGATIVE_RATIO * hit.distance:
                 kept.append(replace(hit, negative_distance=nearest))
         return kept
 
+    @cached_property
     def bounds(self) -> dict[str, tuple[int, int]]:
-        """Each concept's rows, ``lo:hi``."""
+        """Each concept's rows, ``lo:hi`` (worked out once, on first use)."""
         ends = [*self.starts[1:].tolist(), len(self.row_ids)]
         return {
             str(self.concept_ids[lo]): (int(lo), int(hi))

@@ -212,12 +212,18 @@ class ConceptTable:
         self.keep_reserve()
         return table
 
+    @property
+    def reserve(self) -> Path | None:
+        """The erase reserve's file (``None`` for a remote store)."""
+        return None if self.local_dir is None else self.local_dir / RESERVE
+
     def keep_reserve(self) -> None:
         """Set :data:`RESERVE_BYTES` aside for erasing on a full disk (local stores).
 
         Best effort: when there is no room, it is taken at a later write.
         """
-        if self.local_dir is None or (path := self.local_dir / RESERVE).exists():
+        path = self.reserve
+        if path is None or path.exists():
             return
         try:
             with open(path, "wb") as handle:
@@ -231,7 +237,7 @@ class ConceptTable:
         try:
             return with_retries(action, what)
         except DiskFullError:
-            reserve = None if self.local_dir is None else self.local_dir / RESERVE
+            reserve = self.reserve
             if reserve is None or not reserve.exists():
                 raise
             logger.warning("the disk is full: %s uses the store's erase reserve", what)

@@ -134,11 +134,10 @@ def read_export(folder: Path, limits: StoreLimits) -> ImportBatch:
         where = f"{folder / 'concepts.jsonl'} line {number}"
         try:
             entry = json.loads(line)
+            negatives = entry.get("negatives") or ()
             files = [str(img["file"]) for img in entry["images"]]
-            others = [str(img["file"]) for img in entry.get("negatives") or ()]
-            rows = [
-                int(img["vector"]) for img in [*entry["images"], *(entry.get("negatives") or ())]
-            ]
+            others = [str(img["file"]) for img in negatives]
+            rows = [int(img["vector"]) for img in [*entry["images"], *negatives]]
             item = ConceptInput(
                 name=entry["name"],
                 images=[_read_export_file(folder, f, where, limits) for f in files],
