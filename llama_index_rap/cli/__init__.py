@@ -15,6 +15,7 @@ from llama_index_rap.cli import (
     generate_commands,
     retrieve_commands,
     store_commands,
+    upkeep_commands,
 )
 from llama_index_rap.cli.context import (
     CLIP_HELP,
@@ -73,6 +74,7 @@ def main(
 
 
 store_commands.register(main)
+upkeep_commands.register(main)
 retrieve_commands.register(main)
 generate_commands.register(main)
 eval_commands.register(main)
